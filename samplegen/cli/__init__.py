@@ -1,0 +1,74 @@
+"""The ``samplegen`` command line: exit 0 ok, 2 bad input (one line, no traceback), 1 internal."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+from rich.console import Console
+
+from samplegen.errors import UsageError
+
+app = typer.Typer(
+    name="samplegen",
+    help="Synthetic positive samples for sparse and cold-start CVR data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=False)
+err_console = Console(stderr=True)
+
+
+def _register() -> None:
+    from samplegen.cli import data, demo, generate, report, validate
+
+    for module in (data, generate, validate, report, demo):
+        module.register(app)
+    try:
+        from samplegen.cli import align
+    except ImportError:  # pragma: no cover - align lands with the SHAP issue
+        return
+    align.register(app)
+
+
+_register()
+
+
+@app.callback()
+def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages.")) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except UsageError as e:
+        err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        return 2
+    except (typer.Abort, KeyboardInterrupt):
+        err_console.print("interrupted; rerun with --resume to continue", highlight=False)
+        return 130
+    except typer.Exit as e:
+        return int(e.exit_code or 0)
+    except Exception as e:  # click usage errors carry their own exit code
+        import click
+
+        if isinstance(e, click.exceptions.ClickException):
+            e.show()
+            return 2
+        if isinstance(e, click.exceptions.Exit):
+            return int(e.exit_code or 0)
+        err_console.print_exception()
+        err_console.print(f"[bold red]internal error:[/] {type(e).__name__}: {e}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

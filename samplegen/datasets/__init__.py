@@ -1,0 +1,1 @@
+"""Built-in datasets (the travel-sim simulator) and loaders for real CVR formats."""
