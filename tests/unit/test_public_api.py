@@ -1,0 +1,25 @@
+"""The public API is small and locked: changing it is a deliberate act."""
+
+import samplegen
+
+EXPECTED = {
+    "Column",
+    "ColumnType",
+    "Role",
+    "SamplegenError",
+    "Schema",
+    "SchemaError",
+    "Source",
+    "UsageError",
+    "__version__",
+    "infer_schema",
+}
+
+
+def test_all_is_locked() -> None:
+    assert set(samplegen.__all__) == EXPECTED
+
+
+def test_every_name_in_all_exists() -> None:
+    for name in samplegen.__all__:
+        assert getattr(samplegen, name) is not None
