@@ -1,0 +1,182 @@
+"""Entity catalogs: every synthetic row must describe a real user / a real item.
+
+An entity (a key column plus the attribute columns that describe it, e.g.
+``item_id`` -> ``item_category``, ``item_price``) has a catalog built from the
+real training rows: the set of observed ``(key, attributes...)`` tuples. A row
+is consistent when its tuple was observed. Inconsistent rows are either
+*reused* (policy ``"reuse"``: key and attributes are replaced by the closest
+real entity that still meets the sampling conditions) or rejected (policy
+``"reject"``, or when no real entity meets the conditions).
+
+Entities come from ``schema.entities``; without any, they are inferred: each
+``user``/``item`` key column with the same-role columns (for items also the
+category column) that the key determines in the data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from samplegen.errors import Problem, UsageError
+from samplegen.schema import ColumnType, Entity, Role, Schema
+
+__all__ = ["EntityCatalog", "build_catalogs", "infer_entities", "resolve_entities",
+           "consistency_problems", "POLICIES"]
+
+POLICIES = ("reuse", "reject")
+
+
+def infer_entities(table: pd.DataFrame, schema: Schema) -> list[Entity]:
+    """``schema.entities`` when declared, else entities inferred from key columns."""
+    if schema.entities:
+        return list(schema.entities)
+    out = []
+    for col in schema.columns:
+        if not col.key or col.role not in (Role.USER, Role.ITEM) or col.name not in table:
+            continue
+        roles = (Role.USER,) if col.role == Role.USER else (Role.ITEM, Role.CATEGORY)
+        attrs = []
+        for other in schema.columns:
+            if other.name == col.name or other.key or other.role not in roles:
+                continue
+            nun = table.groupby(col.name, dropna=True, observed=True)[other.name].nunique()
+            if len(nun) and int(nun.max()) <= 1:
+                attrs.append(other.name)
+        out.append(Entity(col.role.value, col.name, attrs))
+    return out
+
+
+@dataclass
+class EntityCatalog:
+    """The observed ``(key, attributes)`` tuples of one entity."""
+
+    entity: Entity
+    cat_attrs: list[str]
+    num_attrs: list[str]
+    tuples: pd.DataFrame  # unique rows of [key, *attributes]
+    _keys: set[int] = field(default_factory=set, repr=False)
+    _scale: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def columns(self) -> list[str]:
+        return [self.entity.key, *self.entity.attributes]
+
+    @classmethod
+    def from_table(cls, table: pd.DataFrame, schema: Schema, entity: Entity) -> EntityCatalog:
+        cols = [entity.key, *entity.attributes]
+        tuples = table[cols].drop_duplicates().reset_index(drop=True)
+        num = [a for a in entity.attributes if schema[a].type == ColumnType.NUMERICAL]
+        cat = [a for a in entity.attributes if a not in num]
+        cat_obj = cls(entity, cat, num, tuples)
+        cat_obj._keys = set(_hash(tuples, cols))
+        if num:
+            x = tuples[num].to_numpy(dtype=float)
+            span = np.nanmax(x, axis=0) - np.nanmin(x, axis=0)
+            cat_obj._scale = np.where(span > 0, span, 1.0)
+        return cat_obj
+
+    def consistent(self, df: pd.DataFrame) -> np.ndarray:
+        """Boolean mask: the row's key/attribute tuple was observed in real data."""
+        if len(df) == 0:
+            return np.zeros(0, dtype=bool)
+        h = _hash(df[self.columns], self.columns)
+        return np.fromiter((x in self._keys for x in h), dtype=bool, count=len(h))
+
+
+def build_catalogs(table: pd.DataFrame, schema: Schema) -> list[EntityCatalog]:
+    """One catalog per entity (declared or inferred), from the coerced ``table``."""
+    return [EntityCatalog.from_table(table, schema, e) for e in infer_entities(table, schema)
+            if e.key in table.columns and all(a in table.columns for a in e.attributes)]
+
+
+def resolve_entities(
+    df: pd.DataFrame,
+    catalogs: list[EntityCatalog],
+    conditions: dict[str, Any] | None = None,
+    *,
+    rng: np.random.Generator,
+    policy: str = "reuse",
+) -> tuple[pd.DataFrame, np.ndarray, dict[str, int]]:
+    """Make rows consistent with the catalogs.
+
+    Returns ``(df, reasons, repaired)``: a copy of ``df`` with reused entities
+    written in, an object array holding a reject reason per row (``None`` when
+    the row is consistent), and counts of repairs by ``entity_reused:<name>``.
+    """
+    if policy not in POLICIES:
+        raise UsageError(f"unknown entity policy {policy!r}. Fix: use one of {POLICIES}.")
+    conditions = conditions or {}
+    df = df.reset_index(drop=True).copy()
+    reasons = np.full(len(df), None, dtype=object)
+    repaired: dict[str, int] = {}
+    for cat in catalogs:
+        ok = cat.consistent(df)
+        bad = np.flatnonzero(~ok & (reasons == None))  # noqa: E711 - elementwise
+        if len(bad) == 0:
+            continue
+        if policy == "reject":
+            reasons[bad] = f"entity_mismatch:{cat.entity.name}"
+            continue
+        n_fixed = _reuse(df, bad, cat, conditions, rng, reasons)
+        if n_fixed:
+            repaired[f"entity_reused:{cat.entity.name}"] = n_fixed
+    return df, reasons, repaired
+
+
+def _reuse(df: pd.DataFrame, rows: np.ndarray, cat: EntityCatalog, conditions: dict[str, Any],
+           rng: np.random.Generator, reasons: np.ndarray) -> int:
+    """Replace key and attributes of ``rows`` by the closest real entity meeting ``conditions``."""
+    t = cat.tuples
+    allowed = np.ones(len(t), dtype=bool)
+    for col, val in conditions.items():
+        if col in cat.columns:
+            allowed &= (t[col] == val).to_numpy()
+    cand = np.flatnonzero(allowed)
+    if len(cand) == 0:
+        reasons[rows] = f"entity_unknown:{cat.entity.name}"
+        return 0
+    tc = t.iloc[cand].reset_index(drop=True)
+    tcat = tc[cat.cat_attrs].astype(object).to_numpy() if cat.cat_attrs else None
+    tnum = tc[cat.num_attrs].to_numpy(dtype=float) / cat._scale if cat.num_attrs else None
+    tkey = tc[cat.entity.key].astype(object).to_numpy()
+    sub = df.iloc[rows]
+    rcat = sub[cat.cat_attrs].astype(object).to_numpy() if cat.cat_attrs else None
+    rnum = sub[cat.num_attrs].to_numpy(dtype=float) / cat._scale if cat.num_attrs else None
+    rkey = sub[cat.entity.key].astype(object).to_numpy()
+    pick = np.empty(len(rows), dtype=np.int64)
+    for i in range(len(rows)):
+        score = np.zeros(len(tc), dtype=float)
+        if tcat is not None:
+            score += 4.0 * (tcat == rcat[i]).sum(axis=1)
+        score += 2.0 * (tkey == rkey[i])
+        if tnum is not None:
+            d = np.nan_to_num(np.abs(tnum - rnum[i]), nan=1.0).sum(axis=1)
+            score -= np.minimum(d, 1.99) / len(cat.num_attrs) if len(cat.num_attrs) else 0
+        best = np.flatnonzero(score >= score.max() - 1e-12)
+        pick[i] = best[0] if len(best) == 1 else best[rng.integers(len(best))]
+    chosen = tc.iloc[pick]
+    for col in cat.columns:
+        df.loc[rows, col] = chosen[col].to_numpy()
+    return len(rows)
+
+
+def consistency_problems(df: pd.DataFrame, catalogs: list[EntityCatalog],
+                         limit: int = 20) -> list[Problem]:
+    """Problems for rows whose entity tuple is not in the catalog (for reports/tests)."""
+    out: list[Problem] = []
+    for cat in catalogs:
+        bad = np.flatnonzero(~cat.consistent(df))
+        for i in bad[:limit]:
+            out.append(Problem(cat.entity.key, f"{cat.entity.name} {df[cat.entity.key].iloc[i]!r} "
+                               f"does not have these attributes in the real data "
+                               f"({', '.join(cat.entity.attributes)}).",
+                               "reuse a real entity or drop the row", row=int(i)))
+    return out
+
+
+def _hash(df: pd.DataFrame, cols: list[str]) -> np.ndarray:
+    return pd.util.hash_pandas_object(df[cols].astype(object), index=False).to_numpy()
