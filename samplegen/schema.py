@@ -503,7 +503,8 @@ def _problems(schema: Schema, df: pd.DataFrame, check_domains: bool) -> list[Pro
                 i = int(np.flatnonzero(bad.to_numpy())[0])
                 problems.append(Problem(col.name, f"label is not 0/1 (value {s.iloc[i]!r}).",
                                         "map the label to 0/1 before loading", row=i))
-        if col.is_feature and len(df) >= 20 and s.nunique() == len(df):
+        if (col.is_feature and col.type == ColumnType.CATEGORICAL and len(df) >= 20
+                and s.nunique() == len(df)):
             problems.append(Problem(col.name, "is unique on every row, like an id, but is used "
                                     "as a feature.", "set its role to 'id' (or 'ignore') in the "
                                     "schema file"))
