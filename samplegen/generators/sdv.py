@@ -1,0 +1,202 @@
+"""SDV baselines: GaussianCopula, CTGAN, TVAE and CopulaGAN behind the Generator contract.
+
+What they fit on: the *clicked* training rows (positives and clicked
+non-converted rows), not all impressions; the asked positives are a small
+slice of that, and a model of all impressions would spend itself on
+non-clicks. The fit note in the manifest says so.
+
+Conditions use SDV's conditional sampling (``Condition``). When SDV cannot
+produce rows for a condition (a category with too few clicked rows), the
+generator samples conditioned on the remaining conditions (the labels) and
+forces the category columns, leaving entity attributes to the entity-catalog
+check (reuse a real item of the category, or reject); a sample note records it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import random
+import warnings
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from samplegen.errors import GeneratorError
+from samplegen.generators.base import Generator
+from samplegen.generators.registry import register_generator
+from samplegen.schema import ColumnType, Role, Schema
+
+__all__ = ["SDVGenerator", "GaussianCopulaGenerator", "CTGANGenerator", "TVAEGenerator",
+           "CopulaGANGenerator", "schema_to_metadata"]
+
+log = logging.getLogger(__name__)
+_TABLE = "t"
+
+
+def schema_to_metadata(schema: Schema, table: pd.DataFrame, *, max_key_categories: int = 200,
+                       ) -> Any:
+    """SDV ``Metadata`` from our schema (SDV's own detection guesses PII types)."""
+    from sdv.metadata import Metadata
+
+    cols: dict[str, dict[str, Any]] = {}
+    for c in schema.columns:
+        if c.role == Role.ID and not c.key:
+            cols[c.name] = {"sdtype": "id"}
+        elif c.key and table[c.name].nunique() > max_key_categories:
+            cols[c.name] = {"sdtype": "id"}
+        elif c.is_label or c.type == ColumnType.CATEGORICAL:
+            cols[c.name] = {"sdtype": "categorical"}
+        elif c.type == ColumnType.DATETIME:
+            cols[c.name] = {"sdtype": "datetime"}
+        else:
+            cols[c.name] = {"sdtype": "numerical"}
+    return Metadata.load_from_dict({"tables": {_TABLE: {"columns": cols}}})
+
+
+@contextlib.contextmanager
+def _quiet_seeded(seed: int | None) -> Iterator[None]:
+    """Silence SDV's warnings/progress bars; seed the global RNGs SDV and torch use and
+    restore them afterwards, so no caller sees its global state changed."""
+    import torch
+
+    np_state, py_state, t_state = np.random.get_state(), random.getstate(), torch.get_rng_state()
+    if seed is not None:
+        np.random.seed(seed)
+        random.seed(seed)
+        torch.manual_seed(seed)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        np.random.set_state(np_state)
+        random.setstate(py_state)
+        torch.set_rng_state(t_state)
+
+
+class SDVGenerator(Generator):
+    """Wraps one SDV single-table synthesizer."""
+
+    synthesizer: ClassVar[str] = ""
+    default_params: ClassVar[dict[str, Any]] = {"max_tries_per_batch": 20,
+                                                "max_key_categories": 200}
+
+    def _make(self, metadata: Any) -> Any:
+        import sdv.single_table as st
+
+        kw = {k: v for k, v in self.params.items()
+              if k not in ("batch_size", "patience", "max_tries_per_batch", "max_key_categories")
+              and v is not None}
+        return getattr(st, self.synthesizer)(metadata, **kw)
+
+    def _fit(self, table: pd.DataFrame, schema: Schema, *, seed: int) -> None:
+        ck = schema.click
+        fit = table.loc[table[ck] == 1] if ck and (table[ck] == 1).sum() >= 10 else table
+        self.fit_on_slice = len(fit) < len(table)
+        self.fit_note = (f"fitted on the {len(fit)} clicked training rows (of {len(table)})"
+                         if self.fit_on_slice else f"fitted on all {len(fit)} training rows "
+                         "(fewer than 10 clicked rows)")
+        fit = fit.reset_index(drop=True)
+        self._columns = list(fit.columns)
+        self._modes: dict[str, str] = {}
+        meta = schema_to_metadata(schema, fit,
+                                  max_key_categories=int(self.params["max_key_categories"]))
+        with _quiet_seeded(seed):
+            self._synth = self._make(meta)
+            try:
+                self._synth.fit({_TABLE: fit})
+            except Exception as e:  # SDV raises many types; name them for the user
+                raise GeneratorError(f"{self.name}: SDV could not fit the table: {e}") from e
+        self._label_cols = set(schema.labels)
+
+    def _sample_batch(self, n: int, conditions: dict[str, Any],
+                      rng: np.random.Generator) -> pd.DataFrame:
+        key = self.condition_key(conditions)
+        seed = int(rng.integers(2**31 - 1))
+        mode = self._modes.get(key, "conditional")
+        if conditions and mode == "conditional":
+            out = self._conditional(n, conditions, seed)
+            if out is not None and len(out) > 0:
+                return out
+            self._modes[key] = "forced"
+            self.sample_notes[key] = ("SDV conditional sampling found no rows; sampled on the "
+                                      "label conditions and forced the other condition columns")
+        kept = {k: v for k, v in conditions.items() if k in self._label_cols}
+        out = self._conditional(n, kept, seed) if kept else self._plain(n, seed)
+        if out is None or len(out) == 0:
+            out = self._plain(n, seed)
+        for k, v in conditions.items():
+            out[k] = v
+        return out
+
+    def _plain(self, n: int, seed: int) -> pd.DataFrame:
+        with _quiet_seeded(None):
+            self._synth.reset_sampling()
+            self._synth._set_random_state(seed)
+            out = self._synth.sample(num_rows=n)
+        return out[_TABLE] if isinstance(out, dict) else out
+
+    def _conditional(self, n: int, conditions: dict[str, Any], seed: int) -> pd.DataFrame | None:
+        from sdv.sampling import Condition
+
+        with _quiet_seeded(None):
+            self._synth.reset_sampling()
+            self._synth._set_random_state(seed)
+            try:
+                out = self._synth.sample_from_conditions(
+                    [Condition(column_values=dict(conditions), num_rows=n)],
+                    max_tries_per_batch=int(self.params["max_tries_per_batch"]))
+            except Exception as e:  # noqa: BLE001 - "unable to sample" is a ValueError or worse
+                log.info("%s: conditional sampling failed for %s: %s", self.name, conditions, e)
+                return None
+        return out[_TABLE] if isinstance(out, dict) else out
+
+
+@register_generator("sdv-gaussian-copula")
+class GaussianCopulaGenerator(SDVGenerator):
+    """SDV GaussianCopulaSynthesizer."""
+
+    synthesizer = "GaussianCopulaSynthesizer"
+    default_params = {**SDVGenerator.default_params, "default_distribution": None}
+
+
+_NEURAL = {**SDVGenerator.default_params, "epochs": 100, "batch_size_train": None}
+
+
+class _NeuralSDV(SDVGenerator):
+    """CTGAN/TVAE-family: ``epochs`` and an optional training batch size."""
+
+    default_params = _NEURAL
+
+    def _make(self, metadata: Any) -> Any:
+        import sdv.single_table as st
+
+        kw: dict[str, Any] = {"epochs": int(self.params["epochs"])}
+        if self.params.get("batch_size_train"):
+            kw["batch_size"] = int(self.params["batch_size_train"])
+        return getattr(st, self.synthesizer)(metadata, **kw)
+
+
+@register_generator("sdv-ctgan")
+class CTGANGenerator(_NeuralSDV):
+    """SDV CTGANSynthesizer."""
+
+    synthesizer = "CTGANSynthesizer"
+
+
+@register_generator("sdv-tvae")
+class TVAEGenerator(_NeuralSDV):
+    """SDV TVAESynthesizer."""
+
+    synthesizer = "TVAESynthesizer"
+
+
+@register_generator("sdv-copulagan")
+class CopulaGANGenerator(_NeuralSDV):
+    """SDV CopulaGANSynthesizer."""
+
+    synthesizer = "CopulaGANSynthesizer"
