@@ -1,0 +1,124 @@
+"""Shared CLI pieces: the SOURCE argument, schema/label options, loading, JSON output.
+
+Commands declare their parameters with these ``Annotated`` aliases, e.g.::
+
+    def describe(source: SourceArg, schema: SchemaOpt = None, click: ClickOpt = None, ...):
+        src = load_cli_source(source, schema=schema, click=click, ...)
+"""
+
+from __future__ import annotations
+
+import json
+from enum import Enum, StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from samplegen.datasets.base import Source
+from samplegen.errors import UsageError
+from samplegen.sources import BUILTINS, load_source
+
+__all__ = [
+    "InvalidConversions",
+    "SourceArg",
+    "SchemaOpt",
+    "ClickOpt",
+    "ConversionOpt",
+    "CategoryOpt",
+    "TimestampOpt",
+    "InvalidConversionsOpt",
+    "HeaderOpt",
+    "NImpressionsOpt",
+    "JsonOpt",
+    "load_cli_source",
+    "print_json",
+    "json_default",
+]
+
+
+class InvalidConversions(StrEnum):
+    """What to do with rows where conversion=1 but click=0."""
+
+    error = "error"
+    drop = "drop"
+    fix_click = "fix-click"
+
+
+SourceArg = Annotated[str, typer.Argument(
+    help="Built-in dataset (travel-sim) or a path: CSV/TSV, Parquet, JSON lines, a Hugging Face "
+         "dataset folder, or a known CVR format (see `samplegen data list`).")]
+SchemaOpt = Annotated[Path | None, typer.Option(
+    "--schema", help="YAML/JSON schema overrides (columns: {name: {role, type, ...}}, entities).")]
+ClickOpt = Annotated[str | None, typer.Option("--click", help="Name of the click label column.")]
+ConversionOpt = Annotated[str | None, typer.Option(
+    "--conversion", help="Name of the conversion (purchase) label column.")]
+CategoryOpt = Annotated[str | None, typer.Option(
+    "--category", help="Name of the item-category column (the unit of sparsity).")]
+TimestampOpt = Annotated[str | None, typer.Option(
+    "--timestamp", help="Name of the timestamp column (time-ordered split).")]
+InvalidConversionsOpt = Annotated[InvalidConversions, typer.Option(
+    "--invalid-conversions", case_sensitive=False,
+    help="Rows with conversion=1 and click=0: error (report them), drop them, or fix-click "
+         "(set click=1).")]
+HeaderOpt = Annotated[bool | None, typer.Option(
+    "--header/--no-header", help="Whether a CSV has a header row (default: detect).")]
+NImpressionsOpt = Annotated[int | None, typer.Option(
+    "--n-impressions", help="Rows to simulate for a built-in dataset (default: its own).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")]
+
+
+def load_cli_source(
+    source: str,
+    *,
+    schema: Path | None = None,
+    click: str | None = None,
+    conversion: str | None = None,
+    category: str | None = None,
+    timestamp: str | None = None,
+    invalid_conversions: InvalidConversions | str = InvalidConversions.error,
+    header: bool | None = None,
+    n_impressions: int | None = None,
+    seed: int | None = None,
+) -> Source:
+    """Load SOURCE as the CLI flags say (errors are UsageError subclasses: exit 2)."""
+    kw: dict[str, Any] = {}
+    if n_impressions is not None or seed is not None:
+        if source not in BUILTINS:
+            raise UsageError("--n-impressions/--seed apply to built-in datasets only. Fix: drop "
+                             f"them, or use one of {list(BUILTINS)}.")
+        if n_impressions is not None:
+            kw["n_impressions"] = n_impressions
+        if seed is not None:
+            kw["seed"] = seed
+    policy = invalid_conversions.value if isinstance(invalid_conversions, InvalidConversions) \
+        else str(invalid_conversions)
+    return load_source(source, schema=schema, click=click, conversion=conversion,
+                       category=category, timestamp=timestamp, invalid_conversions=policy,
+                       header=header, **kw)
+
+
+def json_default(o: Any) -> Any:
+    """json.dumps fallback for numpy scalars, paths, enums and timestamps."""
+    import numpy as np
+
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.bool_):
+        return bool(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Enum):
+        return o.value
+    if isinstance(o, Path):
+        return str(o)
+    if hasattr(o, "isoformat"):
+        return o.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def print_json(obj: Any) -> None:
+    """Print ``obj`` as one JSON document on stdout (no colour, no wrapping)."""
+    typer.echo(json.dumps(obj, indent=2, default=json_default, allow_nan=False))
