@@ -1,0 +1,165 @@
+"""Evaluation integrity guards: split provenance and test contamination.
+
+* **Provenance.** A run directory records the split its generator was fitted
+  on (rule + fingerprint of the training rows) and the hashes of those rows
+  (``fit_rows.npy``). :func:`check_provenance` recomputes the evaluation split
+  and refuses (``LeakageError``, exit 2) a synthetic set whose fitting rows
+  overlap the validation or test rows.
+* **Contamination.** :func:`contamination` counts synthetic rows that copy a
+  test row exactly, or nearly (equal on every compared column but one).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from samplegen.datasets.base import Source
+from samplegen.errors import LeakageError
+from samplegen.schema import Schema
+
+__all__ = [
+    "FIT_ROWS_FILE",
+    "ContaminationReport",
+    "ProvenanceCheck",
+    "check_provenance",
+    "contamination",
+    "hash_rows",
+    "provenance_record",
+    "write_fit_rows",
+]
+
+log = logging.getLogger(__name__)
+
+FIT_ROWS_FILE = "fit_rows.npy"
+
+
+def hash_rows(df: pd.DataFrame, columns: list[str] | None = None) -> np.ndarray:
+    """One uint64 hash per row over ``columns`` (all columns by default), index ignored."""
+    cols = list(df.columns) if columns is None else columns
+    if len(df) == 0:
+        return np.zeros(0, dtype=np.uint64)
+    frame = df[cols].astype(object).where(df[cols].notna(), None)
+    return pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
+
+
+def provenance_record(source: Source, split: Any) -> dict[str, Any]:
+    """What a run directory's manifest says about the rows its generator was fitted on."""
+    train = source.table.iloc[split.train]
+    hashes = hash_rows(train, source.schema.names)
+    return {
+        "source": source.name,
+        "rule": split.rule,
+        "n_fit_rows": int(len(train)),
+        "fit_fingerprint": _fingerprint(hashes),
+        "fit_rows_file": FIT_ROWS_FILE,
+    }
+
+
+def write_fit_rows(run_dir: str | Path, source: Source, split: Any) -> Path:
+    """Write the sorted hashes of the fitting rows into ``run_dir`` (atomically)."""
+    path = Path(run_dir) / FIT_ROWS_FILE
+    hashes = np.unique(hash_rows(source.table.iloc[split.train], source.schema.names))
+    tmp = path.with_suffix(".tmp.npy")
+    np.save(tmp, hashes)
+    tmp.replace(path)
+    return path
+
+
+@dataclass
+class ProvenanceCheck:
+    """Outcome of :func:`check_provenance`."""
+
+    status: str  # "same-split" | "disjoint" | "unknown"
+    detail: str
+    overlap_valid: int = 0
+    overlap_test: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def check_provenance(run_dir: str | Path, source: Source, split: Any) -> ProvenanceCheck:
+    """Refuse a run directory whose generator saw this split's validation or test rows."""
+    run_dir = Path(run_dir)
+    manifest_path = run_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    prov = manifest.get("provenance") or manifest.get("split") or {}
+    hashes_path = run_dir / FIT_ROWS_FILE
+    if not prov and not hashes_path.is_file():
+        return ProvenanceCheck("unknown", "the synthetic set records no fitting split; its "
+                               "overlap with the test rows is checked by the contamination guard")
+    names = source.schema.names
+    if hashes_path.is_file():
+        fit = np.load(hashes_path)
+    else:
+        fp = prov.get("fit_fingerprint") or prov.get("train_fingerprint")
+        mine = _fingerprint(hash_rows(source.table.iloc[split.train], names))
+        if fp == mine:
+            return ProvenanceCheck("same-split", "fitted on the training rows of this split")
+        return ProvenanceCheck("unknown", "fitting-row hashes missing; fingerprints differ")
+    ov_valid = int(np.isin(hash_rows(source.table.iloc[split.valid], names), fit).sum())
+    ov_test = int(np.isin(hash_rows(source.table.iloc[split.test], names), fit).sum())
+    if ov_valid or ov_test:
+        rule = prov.get("rule", "unknown")
+        raise LeakageError(
+            f"synthetic set {str(run_dir)!r} was fitted on rows that this evaluation uses for "
+            f"validation ({ov_valid} rows) or test ({ov_test} rows); its generator split was "
+            f"{rule}. A generator that saw test rows can copy them and fake a lift. Fix: "
+            f"regenerate with `samplegen generate {source.name} ...` (it fits on the training "
+            "part of the same default split), or pass the same --train/--test files to both "
+            "commands."
+        )
+    return ProvenanceCheck("disjoint", "fitting rows do not overlap validation or test rows")
+
+
+@dataclass
+class ContaminationReport:
+    """Exact and near-duplicate matches of synthetic rows in the test split."""
+
+    rows: int
+    exact: int
+    near: int
+    share: float
+    threshold: float
+    contaminated: bool
+    columns: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def contamination(synthetic: pd.DataFrame, test: pd.DataFrame, schema: Schema, *,
+                  threshold: float = 0.01) -> ContaminationReport:
+    """Count synthetic rows equal to a test row on every feature and key column (exact) or on
+    all of them but one (near); above ``threshold`` (share of synthetic rows) the set is
+    contaminated."""
+    cols = [c.name for c in schema.columns if c.is_feature or c.key]
+    cols = [c for c in cols if c in synthetic.columns and c in test.columns]
+    n = len(synthetic)
+    if n == 0 or not cols:
+        return ContaminationReport(n, 0, 0, 0.0, threshold, False, cols)
+    exact_mask = np.isin(hash_rows(synthetic, cols), hash_rows(test, cols))
+    near_mask = np.zeros(n, dtype=bool)
+    if len(cols) > 2:
+        for c in cols:
+            rest = [x for x in cols if x != c]
+            near_mask |= np.isin(hash_rows(synthetic, rest), hash_rows(test, rest))
+    near_mask &= ~exact_mask
+    exact, near = int(exact_mask.sum()), int(near_mask.sum())
+    share = (exact + near) / n
+    if share > threshold:
+        log.warning("synthetic set copies or nearly copies %d of %d test rows", exact + near, n)
+    return ContaminationReport(n, exact, near, round(share, 6), threshold, share > threshold, cols)
+
+
+def _fingerprint(hashes: np.ndarray) -> str:
+    import hashlib
+
+    return hashlib.sha256(np.sort(hashes).tobytes()).hexdigest()[:16]

@@ -1,0 +1,90 @@
+"""Integrity guards on hand-made tables: provenance overlap and test contamination."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from samplegen.datasets.base import Source
+from samplegen.errors import LeakageError
+from samplegen.integrity import (
+    check_provenance,
+    contamination,
+    hash_rows,
+    provenance_record,
+    write_fit_rows,
+)
+from samplegen.schema import infer_schema
+
+
+def _source() -> Source:
+    df = pd.DataFrame({
+        "user_id": [f"u{i}" for i in range(10)],
+        "item_category": ["hotel", "cruise"] * 5,
+        "platform": ["ios", "web", "ios", "android", "web"] * 2,
+        "hour": ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"],
+        "click": [1, 0] * 5,
+        "conversion": [1, 0, 0, 0, 1, 0, 0, 0, 1, 0],
+    })
+    return Source("toy", df, infer_schema(df))
+
+
+def _split(train, valid, test):
+    return SimpleNamespace(train=np.array(train), valid=np.array(valid), test=np.array(test),
+                           rule={"kind": "seeded", "seed": 0})
+
+
+def _run_dir(tmp_path, src, split):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "manifest.json").write_text(json.dumps({"provenance": provenance_record(src, split)}))
+    write_fit_rows(run, src, split)
+    return run
+
+
+def test_hash_rows_ignores_index_and_sees_values() -> None:
+    df = pd.DataFrame({"a": ["x", "y"], "b": [1.0, np.nan]})
+    h = hash_rows(df)
+    assert (h == hash_rows(df.set_axis([7, 9]))).all()
+    assert h[0] != h[1]
+
+
+def test_same_split_is_accepted_and_overlap_is_refused(tmp_path) -> None:
+    src = _source()
+    split = _split(range(6), [6, 7], [8, 9])
+    run = _run_dir(tmp_path, src, split)
+    assert check_provenance(run, src, split).status == "disjoint"
+    # the generator was fitted on everything: rows 6-9 are validation/test here
+    leaky = _split(range(10), [], [])
+    run2 = tmp_path / "leaky"
+    run2.mkdir()
+    (run2 / "manifest.json").write_text(json.dumps({"provenance": provenance_record(src, leaky)}))
+    write_fit_rows(run2, src, leaky)
+    with pytest.raises(LeakageError, match=r"validation \(2 rows\) or test \(2 rows\)"):
+        check_provenance(run2, src, split)
+
+
+def test_unknown_provenance_is_reported_not_refused(tmp_path) -> None:
+    src = _source()
+    run = tmp_path / "external"
+    run.mkdir()
+    assert check_provenance(run, src, _split(range(6), [6, 7], [8, 9])).status == "unknown"
+
+
+def test_contamination_counts_exact_and_near_copies() -> None:
+    src = _source()
+    test = src.table.iloc[[8, 9]]
+    syn = pd.concat([
+        test.iloc[[0]],                                        # exact copy of test row 8
+        test.iloc[[1]].assign(hour="23"),                      # near copy: one column differs
+        test.iloc[[1]].assign(hour="23", platform="android"),  # two differ: not a copy
+        src.table.iloc[[0]],                                   # a training row: not test
+    ])
+    r = contamination(syn, test, src.schema, threshold=0.25)
+    assert (r.exact, r.near, r.rows) == (1, 1, 4)
+    assert r.share == 0.5 and r.contaminated
+    assert not contamination(syn.iloc[2:], test, src.schema).contaminated
