@@ -1,0 +1,1 @@
+"""Benchmarks: each ``bench/bench_*.py`` script prints tables of measured figures."""
