@@ -23,6 +23,7 @@ import pandas as pd
 from samplegen.datasets.base import Source
 from samplegen.errors import LeakageError
 from samplegen.schema import Schema
+from samplegen.split import row_hashes
 
 __all__ = [
     "FIT_ROWS_FILE",
@@ -30,7 +31,6 @@ __all__ = [
     "ProvenanceCheck",
     "check_provenance",
     "contamination",
-    "hash_rows",
     "provenance_record",
     "write_fit_rows",
 ]
@@ -40,24 +40,13 @@ log = logging.getLogger(__name__)
 FIT_ROWS_FILE = "fit_rows.npy"
 
 
-def hash_rows(df: pd.DataFrame, columns: list[str] | None = None) -> np.ndarray:
-    """One uint64 hash per row over ``columns`` (all columns by default), index ignored."""
-    cols = list(df.columns) if columns is None else columns
-    if len(df) == 0:
-        return np.zeros(0, dtype=np.uint64)
-    frame = df[cols].astype(object).where(df[cols].notna(), None)
-    return pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
-
-
 def provenance_record(source: Source, split: Any) -> dict[str, Any]:
     """What a run directory's manifest says about the rows its generator was fitted on."""
-    train = source.table.iloc[split.train]
-    hashes = hash_rows(train, source.schema.names)
     return {
         "source": source.name,
         "rule": split.rule,
-        "n_fit_rows": int(len(train)),
-        "fit_fingerprint": _fingerprint(hashes),
+        "n_fit_rows": int(len(split.train)),
+        "fit_fingerprint": split.train_fingerprint(source),
         "fit_rows_file": FIT_ROWS_FILE,
     }
 
@@ -65,7 +54,7 @@ def provenance_record(source: Source, split: Any) -> dict[str, Any]:
 def write_fit_rows(run_dir: str | Path, source: Source, split: Any) -> Path:
     """Write the sorted hashes of the fitting rows into ``run_dir`` (atomically)."""
     path = Path(run_dir) / FIT_ROWS_FILE
-    hashes = np.unique(hash_rows(source.table.iloc[split.train], source.schema.names))
+    hashes = np.unique(row_hashes(source.table.iloc[split.train]))
     tmp = path.with_suffix(".tmp.npy")
     np.save(tmp, hashes)
     tmp.replace(path)
@@ -95,17 +84,15 @@ def check_provenance(run_dir: str | Path, source: Source, split: Any) -> Provena
     if not prov and not hashes_path.is_file():
         return ProvenanceCheck("unknown", "the synthetic set records no fitting split; its "
                                "overlap with the test rows is checked by the contamination guard")
-    names = source.schema.names
     if hashes_path.is_file():
         fit = np.load(hashes_path)
     else:
         fp = prov.get("fit_fingerprint") or prov.get("train_fingerprint")
-        mine = _fingerprint(hash_rows(source.table.iloc[split.train], names))
-        if fp == mine:
+        if fp == split.train_fingerprint(source):
             return ProvenanceCheck("same-split", "fitted on the training rows of this split")
         return ProvenanceCheck("unknown", "fitting-row hashes missing; fingerprints differ")
-    ov_valid = int(np.isin(hash_rows(source.table.iloc[split.valid], names), fit).sum())
-    ov_test = int(np.isin(hash_rows(source.table.iloc[split.test], names), fit).sum())
+    ov_valid = int(np.isin(row_hashes(source.table.iloc[split.valid]), fit).sum())
+    ov_test = int(np.isin(row_hashes(source.table.iloc[split.test]), fit).sum())
     if ov_valid or ov_test:
         rule = prov.get("rule", "unknown")
         raise LeakageError(
@@ -145,21 +132,15 @@ def contamination(synthetic: pd.DataFrame, test: pd.DataFrame, schema: Schema, *
     n = len(synthetic)
     if n == 0 or not cols:
         return ContaminationReport(n, 0, 0, 0.0, threshold, False, cols)
-    exact_mask = np.isin(hash_rows(synthetic, cols), hash_rows(test, cols))
+    exact_mask = np.isin(row_hashes(synthetic, cols), row_hashes(test, cols))
     near_mask = np.zeros(n, dtype=bool)
     if len(cols) > 2:
         for c in cols:
             rest = [x for x in cols if x != c]
-            near_mask |= np.isin(hash_rows(synthetic, rest), hash_rows(test, rest))
+            near_mask |= np.isin(row_hashes(synthetic, rest), row_hashes(test, rest))
     near_mask &= ~exact_mask
     exact, near = int(exact_mask.sum()), int(near_mask.sum())
     share = (exact + near) / n
     if share > threshold:
         log.warning("synthetic set copies or nearly copies %d of %d test rows", exact + near, n)
     return ContaminationReport(n, exact, near, round(share, 6), threshold, share > threshold, cols)
-
-
-def _fingerprint(hashes: np.ndarray) -> str:
-    import hashlib
-
-    return hashlib.sha256(np.sort(hashes).tobytes()).hexdigest()[:16]
