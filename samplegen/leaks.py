@@ -138,8 +138,9 @@ def _present(s: pd.Series) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
         x = pd.to_numeric(s, errors="coerce")
         return (x.notna() & (x != 0)).to_numpy()
-    st = s.astype(str).str.strip().str.lower()
-    return (s.notna() & ~st.isin(_ZERO_STRINGS)).to_numpy()
+    codes, uniq = pd.factorize(s.astype(object))  # missing -> code -1
+    nonzero = np.array([str(u).strip().lower() not in _ZERO_STRINGS for u in uniq], dtype=bool)
+    return (codes >= 0) & nonzero[np.maximum(codes, 0)] if len(uniq) else codes >= 0
 
 
 def _stat_leaks(s: pd.Series, y: np.ndarray, col: str, label: str, where: str,
@@ -180,23 +181,25 @@ def _single_column_auc(s: pd.Series, y: np.ndarray, ctype: ColumnType,
             return None
         x = np.where(np.isnan(x), np.nanmin(x) - 1.0, x)
     else:
-        x = _oof_target_encoding(s.astype(object).where(s.notna(), "<NA>").astype(str).to_numpy(),
-                                 y, seed)
+        x = _oof_target_encoding(s, y, seed)
     if np.all(x == x[0]):
         return None
     a = _auc(x, y)
     return max(a, 1.0 - a)
 
 
-def _oof_target_encoding(v: np.ndarray, y: np.ndarray, seed: int, folds: int = 5,
+def _oof_target_encoding(s: pd.Series, y: np.ndarray, seed: int, folds: int = 5,
                          smoothing: float = 1.0) -> np.ndarray:
-    n = len(v)
+    """Each row's category mean of ``y`` over the other folds, smoothed toward the prior."""
+    codes, uniq = pd.factorize(s, use_na_sentinel=False)  # missing is a level of its own
+    n, k = len(s), len(uniq)
     fold = np.random.default_rng(seed).permutation(n) % folds
     enc = np.empty(n, dtype=float)
-    for k in range(folds):
-        tr, te = fold != k, fold == k
-        prior = y[tr].mean() if tr.any() else y.mean()
-        stats = pd.DataFrame({"v": v[tr], "y": y[tr]}).groupby("v")["y"].agg(["sum", "count"])
-        means = (stats["sum"] + smoothing * prior) / (stats["count"] + smoothing)
-        enc[te] = pd.Series(v[te]).map(means).fillna(prior).to_numpy()
+    yf = y.astype(float)
+    for f in range(folds):
+        tr, te = fold != f, fold == f
+        prior = yf[tr].mean() if tr.any() else yf.mean()
+        sums = np.bincount(codes[tr], weights=yf[tr], minlength=k)
+        counts = np.bincount(codes[tr], minlength=k)
+        enc[te] = (sums[codes[te]] + smoothing * prior) / (counts[codes[te]] + smoothing)
     return enc

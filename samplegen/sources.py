@@ -106,7 +106,7 @@ def load_source(
     meta.update(format=loaded.format, notes=loaded.notes)
     base = _default_schema(loaded, flags, label)
     src = Source(label, loaded.table, base, meta=meta)
-    return _finish(src, schema, {}, invalid_conversions)
+    return _finish(src, schema, {}, invalid_conversions, prebuilt=False)
 
 
 def iter_source_chunks(
@@ -234,7 +234,8 @@ def _flag_overrides(schema: Schema, columns: list[str],
     return {"columns": cols}
 
 
-def _finish(src: Source, schema: Any, flags: dict[str, str | None], policy: str) -> Source:
+def _finish(src: Source, schema: Any, flags: dict[str, str | None], policy: str,
+            prebuilt: bool = True) -> Source:
     sch = src.schema
     if any(v is not None for v in flags.values()):
         sch = sch.with_overrides(_flag_overrides(sch, list(src.table.columns), flags))
@@ -247,7 +248,8 @@ def _finish(src: Source, schema: Any, flags: dict[str, str | None], policy: str)
         src.meta["schema_file"] = str(schema)
     df, oracle = _invalid_conversions(src, sch, policy)
     sch.validate(df)
-    table = sch.coerce(df)
+    # a prebuilt Source (the simulator) is already typed: coerce only what changed
+    table = df if (prebuilt and sch is src.schema and df is src.table) else sch.coerce(df)
     return Source(src.name, table, sch, oracle, dict(src.extras), dict(src.meta))
 
 
