@@ -1,0 +1,383 @@
+"""One execution of a generate run: start or resume, fit or load, work on chunks, finalize.
+
+Used by :func:`samplegen.pipeline.generate`; see that module for the protocol.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from samplegen.datasets.base import Source
+from samplegen.generators.base import Generator
+from samplegen.generators.validation import normalize, row_hashes
+from samplegen.rundir import ChunkSpec, RunDir
+from samplegen.schema import ColumnType, Schema
+
+log = logging.getLogger(__name__)
+
+MAX_REJECT_EXAMPLES = 200
+MAX_TOPUP_ROUNDS = 5
+ALIGN_POOL_FACTOR = 2
+_FINALIZE = 10**6  # lock index of the finalizer
+
+
+def arrow_schema(schema: Schema) -> pa.Schema:
+    """Fixed Parquet types for the schema's storage types."""
+    fields = []
+    for c in schema.columns:
+        if c.is_label:
+            t = pa.int64()
+        elif c.type == ColumnType.NUMERICAL:
+            t = pa.float64()
+        elif c.type == ColumnType.DATETIME:
+            t = pa.timestamp("ns")
+        else:
+            t = pa.string()
+        fields.append(pa.field(c.name, t))
+    return pa.schema(fields)
+
+
+def package_versions() -> dict[str, str | None]:
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for pkg in ("samplegen", "numpy", "pandas", "pyarrow", "scikit-learn", "imbalanced-learn",
+                "sdv", "torch", "transformers", "datasets"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = None
+    return out
+
+
+@dataclass
+class Run:
+    rd: RunDir
+    source: Source
+    split: Any
+    train: pd.DataFrame
+    gen: Generator
+    targets: list[Any]
+    plan: list[ChunkSpec]
+    config: dict[str, Any]
+    key: str
+    seed: int
+    align: str | None
+    skipped: list[str]
+    progress: Any
+    timings: dict[str, float] = field(default_factory=dict)
+    _hashes: dict[int, np.ndarray] = field(default_factory=dict)
+    _aligner: Any = None
+
+    @property
+    def schema(self) -> Schema:
+        return self.source.schema
+
+    # ---------------------------------------------------------------- top
+    def execute(self, existing: dict[str, Any] | None, *, workers: int, source_arg: Any) -> Any:
+        from samplegen.pipeline import RunResult
+
+        if existing and existing.get("status") == "complete" and self.rd.synthetic_path.is_file():
+            return RunResult(self.rd.path, existing)
+        if existing is None:
+            self._start()
+        self.rd.clean_temporaries()
+        self._fit_or_load()
+        procs = self._spawn(workers - 1)
+        try:
+            t0 = time.perf_counter()
+            self._work()
+            self.timings["generate_s"] = time.perf_counter() - t0
+        finally:
+            for p in procs:
+                p.join()
+        bad = [p.exitcode for p in procs if p.exitcode]
+        if bad:
+            log.warning("%d worker process(es) failed (exit codes %s); this process finished "
+                        "their chunks", len(bad), bad)
+        return RunResult(self.rd.path, self._finalize())
+
+    def _start(self) -> None:
+        from samplegen.integrity import provenance_record, write_fit_rows
+
+        self.rd.create()
+        prov = provenance_record(self.source, self.split)
+        prov.update({"split": self.split.to_dict(),
+                     "train_fingerprint": self.split.train_fingerprint(self.source),
+                     "basis": "generator, entity catalogs and copy checks use the training rows "
+                              "only"})
+        write_fit_rows(self.rd.path, self.source, self.split)
+        self.schema.save(self.rd.path / "schema.json")
+        self.rd.write_manifest(self._manifest("running"))
+
+    def _manifest(self, status: str, **extra: Any) -> dict[str, Any]:
+        from samplegen import __version__
+        from samplegen.integrity import provenance_record
+
+        prov = provenance_record(self.source, self.split)
+        prov.update({"split": self.split.to_dict(),
+                     "train_fingerprint": self.config["train_fingerprint"]})
+        return {
+            "samplegen_version": __version__, "status": status, "config_key": self.key,
+            "updated": datetime.now(UTC).isoformat(timespec="seconds"),
+            "config": self.config, "generator": self.gen.describe(),
+            "source": {"name": self.source.name, "rows": len(self.source.table),
+                       "meta": self.source.meta},
+            "schema": self.schema.to_dict(), "provenance": prov,
+            "targets": [{"conditions": t.conditions, "n": t.n} for t in self.targets],
+            "skipped_targets": {"categories": self.skipped,
+                                "reason": "no training rows"} if self.skipped else None,
+            "plan": {"chunks": len(self.plan), "chunk_rows": self.config["chunk_rows"]},
+            "seeds": {"run": self.seed, "fit": self.seed,
+                      "chunk": "numpy SeedSequence([run seed, chunk index])"},
+            "versions": package_versions(), **extra,
+        }
+
+    # ---------------------------------------------------------------- fit
+    def _fit_or_load(self) -> None:
+        model = self.rd.path / "model"
+        t0 = time.perf_counter()
+        if model.is_dir():
+            try:
+                self.gen = Generator.load(model)
+                self.timings["fit_s"] = 0.0
+                self.timings["model_load_s"] = time.perf_counter() - t0
+                return
+            except Exception as e:  # noqa: BLE001 - a broken save: refit (deterministic)
+                log.warning("saved model in %s cannot be loaded (%s); refitting", model, e)
+        self.gen.fit(self.train, self.schema, seed=self.seed)
+        self.timings["fit_s"] = time.perf_counter() - t0
+        tmp = self.rd.path / f".model.{os.getpid()}.tmp"
+        try:
+            self.gen.save(tmp)
+            os.rename(tmp, model)
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)  # another worker saved it first
+        except Exception as e:  # noqa: BLE001 - unpicklable generator: resume refits
+            log.warning("generator cannot be saved (%s); a resume will refit it", e)
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def _spawn(self, k: int) -> list[Any]:
+        if k <= 0:
+            return []
+        import multiprocessing as mp
+
+        kwargs = {"source": self.source, "generator": self.gen.name,
+                  "generator_params": dict(self.gen.params), "out": str(self.rd.path),
+                  "n": sum(t.n for t in self.targets),
+                  "targets": [t.conditions for t in self.targets], "seed": self.seed,
+                  "resume": True, "chunk_rows": self.config["chunk_rows"], "align": self.align,
+                  "split": self.split}
+        ctx = mp.get_context("spawn")
+        procs = [ctx.Process(target=_worker_entry, args=(kwargs,), daemon=False) for _ in range(k)]
+        for p in procs:
+            p.start()
+        return procs
+
+    # --------------------------------------------------------------- work
+    def _work(self) -> None:
+        total = sum(s.n for s in self.plan)
+        pending = [s for s in self.plan if not self.rd.chunk_path(s.index).exists()]
+        self._report_progress(total)
+        while pending:
+            progressed = False
+            for spec in list(pending):
+                if self.rd.chunk_path(spec.index).exists():
+                    pending.remove(spec)
+                    continue
+                if not self.rd.claim(spec.index):
+                    continue
+                try:
+                    if not self.rd.chunk_path(spec.index).exists():
+                        self._make_chunk(spec, before=spec.index)
+                finally:
+                    self.rd.release(spec.index)
+                pending.remove(spec)
+                progressed = True
+                self._report_progress(total)
+            if pending and not progressed:
+                time.sleep(0.2)
+
+    def _report_progress(self, total: int) -> None:
+        if self.progress is None:
+            return
+        done = sum(s.n for s in self.plan if self.rd.chunk_path(s.index).exists())
+        self.progress(min(done, total), total)
+
+    def _seen(self, before: int | None, keep: dict[int, np.ndarray] | None = None) -> set[int]:
+        seen: set[int] = set()
+        for idx in self.rd.done():
+            if before is not None and idx >= before:
+                continue
+            h = self._chunk_hashes(idx)
+            seen.update((h[keep[idx]] if keep is not None else h).tolist())
+        return seen
+
+    def _chunk_hashes(self, idx: int) -> np.ndarray:
+        if idx not in self._hashes:
+            df = normalize(self.rd.read_chunk(idx), self.schema)
+            self._hashes[idx] = row_hashes(df, self.schema)
+        return self._hashes[idx]
+
+    def _make_chunk(self, spec: ChunkSpec, *, before: int | None,
+                    seen: set[int] | None = None) -> None:
+        t0 = time.perf_counter()
+        seen = self._seen(before) if seen is None else seen
+        cond = self.targets[spec.target].conditions
+        cseed = spec.seed(self.seed)
+        extra: dict[str, Any] = {}
+        if self.align:
+            pool = self.gen.sample(ALIGN_POOL_FACTOR * spec.n, cond, seed=cseed,
+                                   exclude_hashes=set(seen))
+            rep = self.gen.last_report
+            df, arep = self._get_aligner().select(pool, min(spec.n, len(pool)), seed=cseed)
+            df = df.reset_index(drop=True)
+            rep.rejected["not_selected_by_aligner"] += len(pool) - len(df)
+            rep.produced = len(df)
+            extra["align"] = arep.to_dict() if hasattr(arep, "to_dict") else dict(arep)
+        else:
+            df = self.gen.sample(spec.n, cond, seed=cseed, exclude_hashes=seen)
+            rep = self.gen.last_report
+        report = {**rep.to_dict(), "examples": rep.rejected_examples, "index": spec.index,
+                  "target": spec.target, "planned": spec.n, "seed": cseed, "pid": os.getpid(),
+                  "seconds": round(time.perf_counter() - t0, 4), **extra}
+        table = pa.Table.from_pandas(df[self.schema.names], preserve_index=False)
+        self.rd.write_chunk(spec.index, table.cast(arrow_schema(self.schema)), report)
+
+    def _get_aligner(self) -> Any:
+        if self._aligner is None:
+            from samplegen.align import get_aligner
+
+            t0 = time.perf_counter()
+            self._aligner = get_aligner(self.align).fit(self.train, self.schema, seed=self.seed)
+            self.timings["align_fit_s"] = time.perf_counter() - t0
+        return self._aligner
+
+    # ----------------------------------------------------------- finalize
+    def _finalize(self) -> dict[str, Any]:
+        if not self.rd.claim(_FINALIZE):
+            while True:  # another worker finalizes; wait for its manifest
+                m = self.rd.read_manifest() or {}
+                if m.get("status") in ("complete", "short") or not self.rd.locked(_FINALIZE):
+                    if m.get("status") in ("complete", "short"):
+                        return m
+                    if self.rd.claim(_FINALIZE):
+                        break
+                time.sleep(0.2)
+        try:
+            return self._finalize_locked()
+        finally:
+            self.rd.release(_FINALIZE)
+
+    def _scan(self) -> tuple[dict[int, np.ndarray], dict[int, dict[str, Any]], Counter]:
+        keep: dict[int, np.ndarray] = {}
+        reports: dict[int, dict[str, Any]] = {}
+        have: Counter = Counter()
+        first: set[int] = set()
+        for idx in self.rd.done():
+            reports[idx] = self.rd.chunk_report(idx)
+            h = self._chunk_hashes(idx)
+            if self.gen.allow_duplicates:
+                mask = np.ones(len(h), dtype=bool)
+            else:
+                mask = np.zeros(len(h), dtype=bool)
+                for i, x in enumerate(h.tolist()):
+                    if x not in first:
+                        first.add(x)
+                        mask[i] = True
+            keep[idx] = mask
+            have[reports[idx].get("target", 0)] += int(mask.sum())
+        return keep, reports, have
+
+    def _finalize_locked(self) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        for _ in range(MAX_TOPUP_ROUNDS):
+            keep, reports, have = self._scan()
+            short = {t: tg.n - have[t] for t, tg in enumerate(self.targets) if have[t] < tg.n}
+            if not short:
+                break
+            seen = self._seen(None, keep)
+            for t, k in short.items():
+                nxt = max(self.rd.done(), default=-1) + 1
+                self._make_chunk(ChunkSpec(nxt, t, k), before=None, seen=seen)
+        keep, reports, have = self._scan()
+        frames = (self.rd.read_chunk(i).loc[keep[i]] for i in self.rd.done())
+        written = self.rd.write_merged(frames, arrow_schema(self.schema))
+        dups = sum(int((~m).sum()) for m in keep.values())
+        counts = _counts(reports, dups, written, sum(t.n for t in self.targets))
+        self.rd.write_rejects(_rejects(reports))
+        self.timings["finalize_s"] = time.perf_counter() - t0
+        workers = Counter(str(r.get("pid")) for r in reports.values())
+        status = "complete" if written == counts["requested"] else "short"
+        manifest = self._manifest(
+            status, counts=counts,
+            per_target=[{"conditions": tg.conditions, "requested": tg.n, "written": have[t]}
+                        for t, tg in enumerate(self.targets)],
+            chunks={"planned": len(self.plan), "written": len(reports),
+                    "top_up": len(reports) - len(self.plan), "by_worker_pid": dict(workers)},
+            timings={**{k: round(v, 4) for k, v in self.timings.items()},
+                     "chunk_seconds_total": round(sum(r.get("seconds", 0)
+                                                      for r in reports.values()), 4)},
+            align=None if not self.align else {
+                "method": self.align, "pool_factor": ALIGN_POOL_FACTOR, "unit": "chunk",
+                "reports": [r.get("align") for r in reports.values()]},
+            files={"synthetic": "synthetic.parquet", "rejects": "rejects.jsonl",
+                   "schema": "schema.json", "model": "model/", "chunks": "chunks/"},
+        )
+        self.rd.write_manifest(manifest)
+        if status == "short":
+            log.warning("run %s wrote %d of %d rows: the generator ran out of patience",
+                        self.rd.path, written, counts["requested"])
+        return manifest
+
+
+def _counts(reports: dict[int, dict[str, Any]], dups: int, written: int,
+            requested: int) -> dict[str, Any]:
+    rejected: Counter = Counter()
+    repaired: Counter = Counter()
+    drawn = surplus = produced = 0
+    for r in reports.values():
+        rejected.update(r.get("rejected", {}))
+        repaired.update(r.get("repaired", {}))
+        drawn += r.get("drawn", 0)
+        surplus += r.get("surplus", 0)
+        produced += r.get("produced", 0)
+    if dups:
+        rejected["duplicate_across_workers"] += dups
+    total = int(sum(rejected.values()))
+    return {"requested": requested, "written": written, "drawn": drawn, "surplus": surplus,
+            "rejected": dict(sorted(rejected.items())), "rejected_total": total,
+            "repaired": dict(sorted(repaired.items())),
+            "add_up": drawn == written + total + surplus,
+            "rule": "drawn = written + rejected_total + surplus"}
+
+
+def _rejects(reports: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for idx, r in reports.items():
+        for ex in r.get("examples", []):
+            if len(out) >= MAX_REJECT_EXAMPLES:
+                return out
+            out.append({"chunk": idx, **ex})
+    return out
+
+
+def _worker_entry(kwargs: dict[str, Any]) -> None:
+    from samplegen.pipeline import generate
+
+    generate(**kwargs)
+
+
+__all__ = ["Run", "arrow_schema", "package_versions"]
