@@ -132,13 +132,13 @@ def detect_format(path: Path, header: bool | None = None) -> tuple[str, bool]:
     toks = next(csv.reader([first], delimiter=sep))
     if len(toks) > 3 and ":" in toks[3] and all(_is_number(t) for t in toks[:3]):
         return "esmm-txt", False
+    if len(toks) == 5 and toks[3].strip().lower() in TAOBAO_BEHAVIORS and header is not True:
+        return "taobao-userbehavior", False
     numeric_row = all(_is_number(t) for t in toks if t != "")
     has_header = (not numeric_row) if header is None else header
     if not has_header:
         if len(toks) == len(AITM_COLUMNS):
             return "aitm", False
-        if len(toks) == 5 and toks[3] in TAOBAO_BEHAVIORS:
-            return "taobao-userbehavior", False
         if header is None:  # numeric first row of an unknown layout: read it as a header
             has_header = True
     if has_header:
