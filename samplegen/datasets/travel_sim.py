@@ -163,7 +163,8 @@ def _simulate(n: int, seed: int, cfg: TravelSimConfig) -> Source:
     ic = fit_intercepts(rows, cfg.click_rate, cfg.cvr, cfg.same_category_rate,
                         cfg.same_destination_rate)
     labels, oracle = draw_labels(rows, ic, np.random.default_rng(ss_labels))
-    table = _frame(rows, users, items, start, labels)
+    ids = (pd.CategoricalDtype(user_ids(len(users))), pd.CategoricalDtype(item_ids(len(items))))
+    table = _frame(rows, users, items, start, labels, ids)
     extras: dict[str, pd.DataFrame] = {}
     meta_global: dict[str, Any] = {}
     if cfg.with_global:
@@ -173,7 +174,7 @@ def _simulate(n: int, seed: int, cfg: TravelSimConfig) -> Source:
                            rng_g)
         a_g = calibrate(global_predictor(g_rows), cfg.global_purchase_rate)
         g_labels, g_oracle = draw_global_labels(g_rows, ic, a_g, rng_g)
-        extras["global_candidates"] = _frame(g_rows, users, items, start, g_labels)
+        extras["global_candidates"] = _frame(g_rows, users, items, start, g_labels, ids)
         extras["global_candidates_oracle"] = pd.DataFrame(g_oracle)
         meta_global = {"rows": len(g_rows), "label": GLOBAL_LABEL, "intercept": round(a_g, 6)}
     elapsed = time.perf_counter() - t0
@@ -190,25 +191,34 @@ def _simulate(n: int, seed: int, cfg: TravelSimConfig) -> Source:
     return Source("travel-sim", table, travel_sim_schema(), pd.DataFrame(oracle), extras, meta)
 
 
-def _cat(codes: np.ndarray, values: list[str]) -> pd.Categorical:
+def user_ids(n: int) -> list[str]:
+    """The user_id strings of a catalogue of ``n`` users (all are categories of the column)."""
+    return [f"u{k:07d}" for k in range(n)]
+
+
+def item_ids(n: int) -> list[str]:
+    """The item_id strings of a catalogue of ``n`` items."""
+    return [f"i{k:05d}" for k in range(n)]
+
+
+def _cat(codes: np.ndarray, values: list[str] | pd.CategoricalDtype) -> pd.Categorical:
+    if isinstance(values, pd.CategoricalDtype):
+        return pd.Categorical.from_codes(codes, dtype=values)
     return pd.Categorical.from_codes(codes, categories=values)
 
 
 def _frame(rows, users, items, start: pd.Timestamp, labels: dict[str, np.ndarray],
-           ) -> pd.DataFrame:
+           ids: tuple[pd.CategoricalDtype, pd.CategoricalDtype]) -> pd.DataFrame:
     """Assemble the human-readable table from row codes (string columns as 'category')."""
     u, i = rows.user, rows.item
-    # ids: only the ids present become categories
-    uu, u_inv = np.unique(u, return_inverse=True)
-    ii, i_inv = np.unique(i, return_inverse=True)
     data = {
-        "user_id": _cat(u_inv, [f"u{k:07d}" for k in uu]),
+        "user_id": _cat(u, ids[0]),
         "user_age_band": _cat(users.age[u], AGE_BANDS),
         "user_city_tier": _cat(users.tier[u], CITY_TIERS),
         "user_home_region": _cat(users.home[u], HOME_REGIONS),
         "user_membership": _cat(users.member[u], MEMBERSHIPS),
         "user_life_stage": _cat(users.life[u], LIFE_STAGES),
-        "item_id": _cat(i_inv, [f"i{k:05d}" for k in ii]),
+        "item_id": _cat(i, ids[1]),
         "item_category": _cat(items.category[i], CATEGORY_NAMES),
         "item_destination": _cat(items.dest[i], DEST_NAMES),
         "item_region": _cat(items.region[i], DEST_REGIONS),
@@ -218,7 +228,8 @@ def _frame(rows, users, items, start: pd.Timestamp, labels: dict[str, np.ndarray
         "weekday": _cat(((start.weekday() + rows.t // DAY) % 7).astype(np.int8), WEEKDAYS),
         "hour": ((rows.t // 3600) % 24).astype(np.int8),
         "platform": _cat(rows.platform, PLATFORMS),
-        "event_time": pd.Timestamp(start).as_unit("ns") + pd.to_timedelta(rows.t, unit="s"),
+        "event_time": (np.datetime64(start.as_unit("s").to_datetime64(), "s")
+                       + rows.t.astype("timedelta64[s]")).astype("datetime64[ns]"),
     }
     data.update(labels)
     return pd.DataFrame(data)

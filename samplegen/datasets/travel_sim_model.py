@@ -53,23 +53,34 @@ class Rows:
 def draw_rows(n: int, users: Users, items: Items, n_days: int, start_weekday: int,
               launch_s: list[float | None], rng: np.random.Generator) -> Rows:
     """Draw ``n`` exposures in time order: time, category (launch-aware), item, user, platform."""
+    # hours come in blocks, but days and seconds are iid, so the pairs are iid after sorting
     t = np.sort(rng.integers(0, n_days, n, dtype=np.int64) * DAY
-                + rng.choice(24, n, p=HOUR_P).astype(np.int64) * 3600
+                + np.repeat(np.arange(24, dtype=np.int64) * 3600, rng.multinomial(n, HOUR_P))
                 + rng.integers(0, 3600, n, dtype=np.int64))
     category = _draw_categories(t, launch_s, rng)
     item = np.empty(n, dtype=np.int32)
-    for c, members in enumerate(items.by_category):
+    for c, pool in enumerate(items.pools):
         rows = np.flatnonzero(category == c)
         if len(rows):
-            p = items.popularity[members]
-            item[rows] = rng.choice(members, len(rows), p=p / p.sum())
-    w = users.activity / users.activity.sum()
-    user = rng.choice(len(users), n, p=w).astype(np.int32)
+            item[rows] = draw_pool(pool, len(rows), rng)
+    user = draw_pool(users.pool, n, rng)
     platform = np.where(rng.random(n) < 0.85, users.platform[user],
-                        rng.choice(len(PLATFORM_P), n, p=PLATFORM_P)).astype(np.int8)
+                        draw(np.asarray(PLATFORM_P), n, rng)).astype(np.int8)
     hour = (t // 3600) % 24
     weekday = (start_weekday + t // DAY) % 7
     return _predictors(t, user, item, category, platform, hour, weekday, users, items)
+
+
+def draw(p: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """``size`` iid draws of indices with probabilities ``p`` (inverse CDF; for short ``p``)."""
+    cdf = np.cumsum(np.asarray(p, dtype=np.float64))
+    idx = np.searchsorted(cdf / cdf[-1], rng.random(size), side="right")
+    return np.minimum(idx, len(cdf) - 1).astype(np.int32)
+
+
+def draw_pool(pool: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """``size`` iid draws from ``pool`` (an index repeated by its integer weight)."""
+    return pool[rng.integers(0, len(pool), size)]
 
 
 def _draw_categories(t: np.ndarray, launch_s: list[float | None],
@@ -89,7 +100,7 @@ def _draw_categories(t: np.ndarray, launch_s: list[float | None],
         late_share = base[active & late].sum()
         p = p / p.sum() * (1.0 - late_share)
         p[active & late] = base[active & late]
-        out[a:b] = rng.choice(len(base), b - a, p=p / p.sum())
+        out[a:b] = draw(p / p.sum(), b - a, rng)
     return out
 
 
@@ -118,8 +129,11 @@ def _predictors(t, user, item, category, platform, hour, weekday, users: Users,
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    """Logistic function in float64."""
-    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
+    """Logistic function (float32 in, float32 out; float64 otherwise)."""
+    x = np.asarray(x)
+    if x.dtype != np.float32:
+        x = x.astype(np.float64)
+    return 1 / (1 + np.exp(-x))
 
 
 def calibrate(eta: np.ndarray, target: float, weights: np.ndarray | None = None,
@@ -132,6 +146,7 @@ def calibrate(eta: np.ndarray, target: float, weights: np.ndarray | None = None,
     step = max(1, len(eta) // max_n)
     e = np.asarray(eta[::step], dtype=np.float64)
     w = np.ones_like(e) if weights is None else np.asarray(weights[::step], dtype=np.float64)
+    e = e.astype(np.float64)
     a = float(np.log(target / (1 - target)) - np.average(e, weights=w))
     for _ in range(50):
         p = sigmoid(a + e)

@@ -141,7 +141,7 @@ class Users:
     member: np.ndarray
     life: np.ndarray
     platform: np.ndarray       # preferred platform
-    activity: np.ndarray       # sampling weight of the user in impressions
+    pool: np.ndarray           # user index repeated by its integer activity weight
     sensitivity: np.ndarray    # latent price sensitivity
     click_re: np.ndarray       # latent click propensity
     conv_re: np.ndarray        # latent purchase propensity
@@ -160,7 +160,7 @@ class Items:
     price: np.ndarray
     band: np.ndarray
     star: np.ndarray
-    popularity: np.ndarray     # within-category exposure weight
+    pools: list[np.ndarray]    # per category: item index repeated by its integer popularity
     click_re: np.ndarray
     conv_re: np.ndarray
     by_category: list[np.ndarray]
@@ -185,7 +185,7 @@ def make_users(n: int, rng: np.random.Generator) -> Users:
     return Users(
         age=age, tier=tier, home=home, member=member, life=life,
         platform=rng.choice(len(PLATFORMS), n, p=PLATFORM_P).astype(np.int8),
-        activity=rng.lognormal(0.0, 1.0, n),
+        pool=_pool(np.ceil(3.0 * rng.lognormal(0.0, 1.0, n))),
         sensitivity=sens.astype(np.float32),
         click_re=(0.5 * rng.standard_normal(n)).astype(np.float32),
         conv_re=(0.4 * rng.standard_normal(n)).astype(np.float32),
@@ -211,22 +211,30 @@ def make_items(rng: np.random.Generator) -> Items:
         dests.append(d)
         prices.append(price)
         stars.append(star)
-        pop = 1.0 / (np.arange(n) + 1.0) ** 0.8
-        pops.append(rng.permutation(pop / pop.sum()))
+        pop = np.ceil(200.0 / (np.arange(n) + 1.0) ** 0.8)   # Zipf-like integer weights
+        pops.append(rng.permutation(pop))
     category = np.concatenate(cats).astype(np.int8)
     dest = np.concatenate(dests).astype(np.int8)
     region_of = np.array([DEST_REGIONS.index(DESTINATIONS[d]) for d in DEST_NAMES])
     price = np.concatenate(prices)
     n_all = len(category)
-    return Items(
+    items = Items(
         category=category, dest=dest, region=region_of[dest].astype(np.int8),
         price=price.astype(np.int32), band=np.searchsorted(PRICE_CUTS, price, "right")
         .astype(np.int8), star=np.concatenate(stars).astype(np.int8),
-        popularity=np.concatenate(pops),
+        pools=[],
         click_re=(0.4 * rng.standard_normal(n_all)).astype(np.float32),
         conv_re=(0.4 * rng.standard_normal(n_all)).astype(np.float32),
         by_category=[np.flatnonzero(category == c) for c in range(len(CATEGORIES))],
     )
+    weights = np.concatenate(pops)
+    items.pools = [m[_pool(weights[m])] for m in items.by_category]
+    return items
+
+
+def _pool(weights: np.ndarray) -> np.ndarray:
+    """Positions 0..n-1, each repeated by its integer weight."""
+    return np.repeat(np.arange(len(weights), dtype=np.int32), weights.astype(np.int64))
 
 
 def _choice_rows(p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
