@@ -20,9 +20,36 @@ import pandas as pd
 from samplegen.errors import DataError, UsageError
 from samplegen.schema import ColumnType, Schema
 
-__all__ = ["AttributionModel", "FeatureEncoder"]
+__all__ = ["AttributionModel", "FeatureEncoder", "as_strings", "coerce_features"]
 
 log = logging.getLogger(__name__)
+
+
+def as_strings(schema: Schema, s: pd.Series) -> pd.Series:
+    """Categorical column ``s`` in the schema's storage form (strings, None), fast on big tables.
+
+    Only the distinct values go through :meth:`Schema.coerce`; the rest is a take.
+    """
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    if len(uniques) == 0:
+        return pd.Series([None] * len(s), index=s.index, dtype=object)
+    conv = schema.coerce(pd.DataFrame({s.name: np.asarray(uniques, dtype=object)}))[s.name]
+    table = np.append(conv.to_numpy(dtype=object), None)
+    return pd.Series(table[codes], index=s.index, dtype=object)
+
+
+def coerce_features(schema: Schema, df: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """``df[names]`` with categorical columns as strings and numbers as floats."""
+    out = {}
+    for name in names:
+        col = schema[name]
+        if col.type == ColumnType.CATEGORICAL:
+            out[name] = as_strings(schema, df[name])
+        elif col.type == ColumnType.DATETIME:
+            out[name] = pd.to_datetime(df[name], errors="coerce")
+        else:
+            out[name] = pd.to_numeric(df[name], errors="coerce").astype(float)
+    return pd.DataFrame(out, index=df.index)
 
 
 class FeatureEncoder:
@@ -36,7 +63,7 @@ class FeatureEncoder:
     def fit(self, df: pd.DataFrame, y: np.ndarray, click: np.ndarray | None = None,
             prior: float = 20.0) -> FeatureEncoder:
         """Learn the category order of every categorical feature from ``df`` and labels ``y``."""
-        x = self.schema.coerce(df[self.features])
+        x = coerce_features(self.schema, df, self.features)
         base = float(np.mean(y)) if len(y) else 0.0
         cbase = float(np.mean(click)) if click is not None and len(click) else 0.0
         for name in self.features:
@@ -58,7 +85,7 @@ class FeatureEncoder:
         if missing:
             raise DataError(f"feature column(s) {missing} are missing from the table. Fix: pass "
                             f"rows with every feature of the schema: {self.features}")
-        x = self.schema.coerce(df[self.features])
+        x = coerce_features(self.schema, df, self.features)
         out = np.empty((len(df), len(self.features)), dtype=float)
         for j, name in enumerate(self.features):
             col = self.schema[name]
@@ -81,12 +108,14 @@ class AttributionModel:
     ``fit`` holds out ``valid_frac`` of the rows (stratified by label, seeded) for
     early stopping and the validation AUC; those rows' positions are kept in
     ``holdout`` so that callers can calibrate thresholds on rows the model never saw.
+    Tables above ``max_rows`` keep every positive and a seeded sample of negatives
+    (positions in ``used``), the negatives weighted up so probabilities stay calibrated.
     """
 
     def __init__(self, *, target: str = "conversion", n_estimators: int = 200,
                  learning_rate: float = 0.08, num_leaves: int = 15, min_child_samples: int = 20,
                  valid_frac: float = 0.2, balanced: bool = False, n_jobs: int = 1,
-                 early_stopping: int = 25):
+                 early_stopping: int = 25, max_rows: int = 200_000):
         if target not in ("conversion", "click"):
             raise UsageError(f"attribution target {target!r} is unknown. Fix: use 'conversion' "
                              "or 'click'.")
@@ -96,12 +125,14 @@ class AttributionModel:
         self.params = dict(n_estimators=n_estimators, learning_rate=learning_rate,
                            num_leaves=num_leaves, min_child_samples=min_child_samples,
                            valid_frac=valid_frac, balanced=balanced, n_jobs=n_jobs,
-                           early_stopping=early_stopping)
+                           early_stopping=early_stopping, max_rows=max_rows)
         self.features: list[str] = []
         self.encoder: FeatureEncoder | None = None
         self.booster: Any = None
         self.validation_auc: float | None = None
         self.holdout = np.array([], dtype=int)
+        self.used = np.array([], dtype=int)
+        self.negative_weight = 1.0
         self.n_iterations = 0
         self._explainer: Any = None
 
@@ -128,16 +159,26 @@ class AttributionModel:
 
         p = self.params
         rng = np.random.default_rng(seed)
-        train_idx, valid_idx = _stratified_holdout(y, p["valid_frac"], rng)
+        used = np.arange(len(y))
+        n_neg = int((y == 0).sum())
+        room = p["max_rows"] - int(y.sum())
+        if len(y) > p["max_rows"] and 0 < room < n_neg:
+            neg = rng.choice(np.flatnonzero(y == 0), room, replace=False)
+            used = np.sort(np.concatenate([np.flatnonzero(y == 1), neg]))
+            self.negative_weight = n_neg / room
+        self.used = used
+        t_idx, v_idx = _stratified_holdout(y[used], p["valid_frac"], rng)
+        train_idx, valid_idx = used[t_idx], used[v_idx]
         self.holdout = valid_idx
         click = None
         if schema.click is not None and schema.click in real.columns:
             click = pd.to_numeric(real[schema.click], errors="coerce").fillna(0).to_numpy()
         self.encoder = FeatureEncoder(schema, self.features).fit(
             real.iloc[train_idx], y[train_idx], None if click is None else click[train_idx])
-        x = self.encoder.transform(real)
+        x = self.encoder.transform(real.iloc[used])  # rows in the order of ``used``
+        yu = y[used]
         pos = max(int(y[train_idx].sum()), 1)
-        neg = max(len(train_idx) - pos, 1)
+        neg = max(int(round((len(train_idx) - pos) * self.negative_weight)), 1)
         params = {
             "objective": "binary", "metric": "auc", "learning_rate": p["learning_rate"],
             "num_leaves": p["num_leaves"], "min_data_in_leaf": p["min_child_samples"],
@@ -148,12 +189,13 @@ class AttributionModel:
             # a balanced model starts from p = 0.5, not from the (unweighted) base rate
             "boost_from_average": not p["balanced"],
         }
-        dtrain = lgb.Dataset(x[train_idx], label=y[train_idx], free_raw_data=False)
+        wt = np.where(yu[t_idx] == 1, 1.0, self.negative_weight)
+        dtrain = lgb.Dataset(x[t_idx], label=yu[t_idx], weight=wt, free_raw_data=False)
         callbacks = []
         valid_sets = []
-        has_valid = len(valid_idx) > 0 and 0 < y[valid_idx].sum() < len(valid_idx)
+        has_valid = len(v_idx) > 0 and 0 < yu[v_idx].sum() < len(v_idx)
         if has_valid:
-            valid_sets = [lgb.Dataset(x[valid_idx], label=y[valid_idx], reference=dtrain)]
+            valid_sets = [lgb.Dataset(x[v_idx], label=yu[v_idx], reference=dtrain)]
             callbacks.append(lgb.early_stopping(p["early_stopping"], verbose=False))
         self.booster = lgb.train(params, dtrain, num_boost_round=p["n_estimators"],
                                  valid_sets=valid_sets, callbacks=callbacks)
@@ -161,8 +203,7 @@ class AttributionModel:
         if has_valid:
             from sklearn.metrics import roc_auc_score
 
-            self.validation_auc = float(roc_auc_score(y[valid_idx],
-                                                      self._raw(x[valid_idx])))
+            self.validation_auc = float(roc_auc_score(yu[v_idx], self._raw(x[v_idx])))
         self._explainer = None
         log.info("attribution model (%s): %d trees, validation AUC %s", self.target,
                  self.n_iterations, self.validation_auc)
@@ -238,7 +279,8 @@ class AttributionModel:
         """JSON-ready description (target, params, trees, validation AUC)."""
         return {"target": self.target, "params": dict(self.params), "features": self.features,
                 "n_iterations": self.n_iterations, "validation_auc": self.validation_auc,
-                "n_holdout": int(len(self.holdout))}
+                "n_holdout": int(len(self.holdout)), "n_used": int(len(self.used)),
+                "negative_weight": self.negative_weight}
 
 
 def _stratified_holdout(y: np.ndarray, frac: float,

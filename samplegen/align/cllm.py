@@ -10,8 +10,14 @@ uniformly, keeping each category's share of the pool.
 
 The model is class-balanced because conversion is rare: without balancing every
 synthetic positive would have a confidence near the base rate and nothing would
-pass. The share of held-out real positives that would pass is recorded
-(``thresholds["real_holdout_pass_share"]``) to show how strict the thresholds are.
+pass. CLLM's fixed thresholds (confidence 0.5, aleatoric 0.2) assume a model
+that separates the classes well; on sparse conversion data (validation AUC
+~0.6) even real positives hover at p ~ 0.5 and almost none pass them. So by
+default (thresholds ``None``) both are calibrated on held-out real positives:
+the confidence threshold is their ``1 - pass_share`` quantile and the
+aleatoric threshold their ``pass_share`` quantile. Numbers given explicitly are
+used as they are. The share of held-out real positives that pass is recorded
+(``thresholds["real_holdout_pass_share"]``).
 """
 
 from __future__ import annotations
@@ -34,17 +40,24 @@ class CLLMAligner(Aligner):
 
     name = "cllm"
 
-    def __init__(self, *, confidence_threshold: float = 0.5, uncertainty_threshold: float = 0.2,
+    def __init__(self, *, confidence_threshold: float | None = None,
+                 uncertainty_threshold: float | None = None, pass_share: float = 0.8,
                  n_checkpoints: int = 10, n_estimators: int = 200, n_jobs: int = 1,
                  strict: bool = False):
-        if not 0.0 <= confidence_threshold <= 1.0 or not 0.0 <= uncertainty_threshold <= 0.25:
+        if (confidence_threshold is not None and not 0.0 <= confidence_threshold <= 1.0) or (
+                uncertainty_threshold is not None and not 0.0 <= uncertainty_threshold <= 0.25):
             raise UsageError("confidence_threshold must be in [0, 1] and uncertainty_threshold "
                              "in [0, 0.25] (the largest p(1-p)).")
+        if not 0.0 < pass_share <= 1.0:
+            raise UsageError(f"pass_share={pass_share} must be in (0, 1].")
         super().__init__(confidence_threshold=confidence_threshold,
-                         uncertainty_threshold=uncertainty_threshold,
+                         uncertainty_threshold=uncertainty_threshold, pass_share=pass_share,
                          n_checkpoints=n_checkpoints, n_estimators=n_estimators, n_jobs=n_jobs,
                          strict=strict)
         self.model: AttributionModel | None = None
+        self.conf_threshold = 0.5 if confidence_threshold is None else confidence_threshold
+        self.alea_threshold = 0.2 if uncertainty_threshold is None else uncertainty_threshold
+        self.calibration = "fixed"
         self.real_holdout_pass_share: float | None = None
 
     def _fit(self, real: pd.DataFrame, schema: Schema, seed: int) -> None:
@@ -56,6 +69,13 @@ class CLLMAligner(Aligner):
         pos = hold[pd.to_numeric(hold[label], errors="coerce").fillna(0) == 1]
         if len(pos):
             conf, alea = self.dynamics(pos)
+            share = p["pass_share"]
+            if p["confidence_threshold"] is None:
+                self.conf_threshold = float(np.quantile(conf, 1.0 - share, method="lower"))
+                self.calibration = f"calibrated on {len(pos)} held-out real positives"
+            if p["uncertainty_threshold"] is None:
+                self.alea_threshold = float(np.quantile(alea, share, method="higher"))
+                self.calibration = f"calibrated on {len(pos)} held-out real positives"
             self.real_holdout_pass_share = float(np.mean(self._keep(conf, alea)))
 
     def dynamics(self, synthetic: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -71,8 +91,7 @@ class CLLMAligner(Aligner):
         return p_own.mean(axis=1), (p_own * (1.0 - p_own)).mean(axis=1)
 
     def _keep(self, conf: np.ndarray, alea: np.ndarray) -> np.ndarray:
-        return (conf >= self.params["confidence_threshold"]) & (
-            alea <= self.params["uncertainty_threshold"])
+        return (conf >= self.conf_threshold) & (alea <= self.alea_threshold)
 
     def _score(self, synthetic: pd.DataFrame) -> np.ndarray:
         conf, alea = self.dynamics(synthetic)
@@ -83,11 +102,11 @@ class CLLMAligner(Aligner):
         assert self.model is not None
         conf, alea = self.dynamics(synthetic)
         keep = self._keep(conf, alea)
-        low_conf = conf < self.params["confidence_threshold"]
+        low_conf = conf < self.conf_threshold
         rep = AlignReport(method=self.name, validation_auc=self.model.validation_auc,
                           passed_filter=int(keep.sum()))
-        rep.thresholds = {"confidence": self.params["confidence_threshold"],
-                          "aleatoric": self.params["uncertainty_threshold"]}
+        rep.thresholds = {"confidence": self.conf_threshold, "aleatoric": self.alea_threshold}
+        rep.notes.append(f"thresholds {self.calibration}")
         if self.real_holdout_pass_share is not None:
             rep.thresholds["real_holdout_pass_share"] = self.real_holdout_pass_share
         strata = _strata(synthetic, self._schema)

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from sklearn.neighbors import NearestNeighbors
 
-from samplegen.align.attribution import AttributionModel
+from samplegen.align.attribution import AttributionModel, as_strings
 from samplegen.errors import DataError, UsageError
 from samplegen.schema import Schema
 
@@ -103,7 +103,7 @@ class AttributionFilter:
     def _cats(self, df: pd.DataFrame) -> np.ndarray:
         if self.category is None:
             return np.full(len(df), _ALL, dtype=object)
-        s = self.schema.coerce(df[[self.category]])[self.category]
+        s = as_strings(self.schema, df[self.category])
         return s.astype(object).where(s.notna(), "<NA>").astype(str).to_numpy()
 
     def _category_order(self, real: pd.DataFrame, rng: np.random.Generator) -> dict[str, list[str]]:

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from samplegen.align.attribution import AttributionModel
+from samplegen.align.attribution import AttributionModel, as_strings, coerce_features
 from samplegen.schema import ColumnType, Schema
 
 __all__ = ["group_features", "FeatureBinner", "ImportanceWeighter"]
@@ -90,7 +90,7 @@ class FeatureBinner:
         self.edges: dict[str, np.ndarray] = {}
 
     def fit(self, real: pd.DataFrame) -> FeatureBinner:
-        x = self.schema.coerce(real[self.features])
+        x = coerce_features(self.schema, real, self.features)
         for f in self.features:
             if self.schema[f].type == ColumnType.CATEGORICAL:
                 continue
@@ -101,7 +101,7 @@ class FeatureBinner:
         return self
 
     def transform(self, df: pd.DataFrame) -> pd.DataFrame:
-        x = self.schema.coerce(df[self.features])
+        x = coerce_features(self.schema, df, self.features)
         out = {}
         for f in self.features:
             if f in self.edges:
@@ -235,7 +235,7 @@ def _cats(df: pd.DataFrame, category: str | None, schema: Schema) -> np.ndarray:
     """Category values as strings (schema storage form); "" when there is no category."""
     if category is None or category not in df.columns:
         return np.full(len(df), "", dtype=object)
-    s = schema.coerce(df[[category]])[category]
+    s = as_strings(schema, df[category])
     return s.astype(object).where(s.notna(), _NA).astype(str).to_numpy()
 
 

@@ -25,7 +25,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from samplegen.align.attribution import AttributionModel
+from samplegen.align.attribution import AttributionModel, as_strings
 from samplegen.align.base import Aligner, AlignReport, effective_sample_size
 from samplegen.align.filter import AttributionFilter
 from samplegen.align.importance import ImportanceWeighter, group_features
@@ -48,13 +48,14 @@ class ShapAligner(Aligner):
                  interaction_rows: int = 500, n_bins: int = 5, label_power: float = 1.0,
                  max_weight_ratio: float = 100.0, prior_strength: float = 20.0,
                  alpha: float = 1.0, k: int = 5, min_reference: int = 30,
-                 n_estimators: int = 200, n_jobs: int = 1, strict: bool = False):
+                 density_rows: int = 50_000, n_estimators: int = 200, n_jobs: int = 1,
+                 strict: bool = False):
         super().__init__(use_filter=use_filter, use_weights=use_weights, pass_share=pass_share,
                          interaction_threshold=interaction_threshold,
                          max_group_size=max_group_size, interaction_rows=interaction_rows,
                          n_bins=n_bins, label_power=label_power,
                          max_weight_ratio=max_weight_ratio, prior_strength=prior_strength,
-                         alpha=alpha, k=k, min_reference=min_reference,
+                         alpha=alpha, k=k, min_reference=min_reference, density_rows=density_rows,
                          n_estimators=n_estimators, n_jobs=n_jobs, strict=strict)
         if not (use_filter or use_weights):
             raise UsageError("the shap aligner needs use_filter=True or use_weights=True. Fix: use "
@@ -83,11 +84,15 @@ class ShapAligner(Aligner):
             self.groups = group_features(self.interactions, self.model.features,
                                          threshold=p["interaction_threshold"],
                                          max_group_size=p["max_group_size"], exclude=exclude)
+            self._seconds["interactions"] = time.perf_counter() - t
+            t = time.perf_counter()
+            dens = _balanced_rows(real[label].to_numpy(), p["density_rows"],
+                                  np.random.default_rng(seed), all_positives=True)
             self.weighter = ImportanceWeighter(
                 n_bins=p["n_bins"], alpha=p["alpha"], prior_strength=p["prior_strength"],
                 label_power=p["label_power"], max_weight_ratio=p["max_weight_ratio"],
-            ).fit(real, schema, self.model, self.groups)
-            self._seconds["interactions"] = time.perf_counter() - t
+            ).fit(real.iloc[dens], schema, self.model, self.groups)
+            self._seconds["densities"] = time.perf_counter() - t
         if p["use_filter"]:
             t = time.perf_counter()
             self.filter = AttributionFilter(pass_share=p["pass_share"], k=p["k"],
@@ -168,11 +173,13 @@ class ShapAligner(Aligner):
         return positions, rep
 
 
-def _balanced_rows(y: np.ndarray, max_rows: int, rng: np.random.Generator) -> np.ndarray:
-    """Positions with positives and negatives in equal numbers (at most ``max_rows``)."""
+def _balanced_rows(y: np.ndarray, max_rows: int, rng: np.random.Generator, *,
+                   all_positives: bool = False) -> np.ndarray:
+    """Positions of at most ``max_rows`` rows, half positives (every positive when
+    ``all_positives``), the rest negatives, drawn with ``rng``."""
     y = pd.to_numeric(pd.Series(y), errors="coerce").fillna(0).to_numpy().astype(int)
     pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
-    half = max_rows // 2
+    half = len(pos) if all_positives else max_rows // 2
     a = rng.choice(pos, min(len(pos), half), replace=False)
     b = rng.choice(neg, min(len(neg), max_rows - len(a)), replace=False)
     return np.sort(np.concatenate([a, b]))
@@ -182,7 +189,7 @@ def _strata(df: pd.DataFrame, schema: Schema) -> np.ndarray:
     cat = schema.category
     if cat is None or cat not in df.columns:
         return np.full(len(df), "", dtype=object)
-    s = schema.coerce(df[[cat]])[cat]
+    s = as_strings(schema, df[cat])
     return s.astype(object).where(s.notna(), "<NA>").astype(str).to_numpy()
 
 
