@@ -20,8 +20,9 @@ MAX_TEXT_CHARS = 100_000
 
 _BARE = re.compile(r'[^\s",\\]+(?: [^\s",\\]+)*')
 _LINE_BREAKS = {"\u0085": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-# a bare token: no quote, comma, backslash or line break inside, no space at either end
-_BARE_TOKEN = r'[^\s",\\](?:[^",\\\n\r\x0b\x0c\x85\u2028\u2029]*?[^\s",\\])?'
+# a bare token: no quote, comma, backslash or line break inside, no space at either end;
+# lazy, so a bare name ends at the first ' is '
+_BARE_TOKEN = r'[^\s",\\](?:[^",\\\n\r\x0b\x0c\x85\u2028\u2029]*?[^\s",\\])??'
 _PAIR = re.compile(
     rf'\s*(?:"(?P<qn>(?:[^"\\]|\\.)*)"|(?P<bn>{_BARE_TOKEN}))'
     r'\s+is\s+'
@@ -33,6 +34,7 @@ NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|Infi
 ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?"
                  r"(?:Z|[+-]\d{2}:?\d{2})?")
 MISSING = object()
+_NOT_SIMPLE = re.compile(r'[^\S ]|["\\]')
 
 
 class Reject(Exception):
@@ -101,25 +103,41 @@ def split_great(text: str) -> list[tuple[str, Any]]:
     text = text.strip()
     if not text:
         raise Reject("malformed", "malformed text: empty")
+    if _NOT_SIMPLE.search(text) is None:  # fast path: no quotes, escapes or odd whitespace
+        pairs = _split_simple(text)
+        if pairs is not None:
+            return pairs
     pairs, pos, n = [], 0, len(text)
     while True:
         m = _PAIR.match(text, pos)
         if m is None:
             raise Reject("malformed", f"malformed text at character {pos}: "
                          f"{short(text[pos:], 30)!r}")
-        qn, qv = m.group("qn"), m.group("qv")
-        name = unquote(qn) if qn is not None else m.group("bn")
+        qn, bn, qv, bv, sep = m.groups()
+        name = bn if qn is None else unquote(qn)
         if qv is not None:
             value: Any = unquote(qv)
         else:
-            bv = m.group("bv")
             value = MISSING if bv == NAN_TOKEN else bv
         pairs.append((name, value))
         pos = m.end()
-        if m.group("sep") != ",":
+        if sep != ",":
             return pairs
         if pos >= n:
             raise Reject("malformed", "malformed text: trailing comma")
+
+
+def _split_simple(text: str) -> list[tuple[str, Any]] | None:
+    """Same result as the regex parser for texts without quotes, backslashes or
+    whitespace other than spaces; None when that text needs the regex (or is malformed)."""
+    pairs = []
+    for piece in text.split(","):
+        name, sep, value = piece.partition(IS_SEP)
+        name, value = name.strip(), value.strip()
+        if not sep or not name or not value:
+            return None
+        pairs.append((name, MISSING if value == NAN_TOKEN else value))
+    return pairs
 
 
 def split_json(text: str) -> list[tuple[str, Any]]:

@@ -117,6 +117,10 @@ class RowCodec:
         self._domains = {c: frozenset(col.values) for c, col in self._cols.items()
                          if col.type == ColumnType.CATEGORICAL and col.values is not None}
         self._heads = {c: self._head(c) for c in names}
+        self._kinds = {c: _kind(col) for c, col in self._cols.items()}
+        self._missing = NAN_TOKEN if fmt == "great" else "null"
+        self._str_token = text_token if fmt == "great" else quote
+        self._tokens: dict[str, str] = {}  # string value -> its text token
 
     # ------------------------------------------------------------------ encode
     def format_name(self, column: str) -> str:
@@ -173,7 +177,7 @@ class RowCodec:
         try:
             if not isinstance(text, str):
                 raise Reject("malformed", f"malformed text: expected str, got "
-                              f"{type(text).__name__}")
+                             f"{type(text).__name__}")
             if len(text) > MAX_TEXT_CHARS:
                 raise Reject("malformed", f"malformed text: longer than {MAX_TEXT_CHARS} chars")
             pairs = split_json(text) if self.fmt == "json" else split_great(text)
@@ -239,36 +243,29 @@ class RowCodec:
         return PAIR_SEP.join(parts) if self.fmt == "great" else "{" + ", ".join(parts) + "}"
 
     def _format(self, col: Column, v: Any) -> str:
-        great = self.fmt == "great"
+        kind = self._kinds[col.name]
+        if kind == _CAT and v.__class__ is str:
+            tok = self._tokens.get(v)
+            if tok is None:
+                tok = self._str_token(v)
+                if len(self._tokens) < 100_000:
+                    self._tokens[v] = tok
+            return tok
         if isna(v):
-            return NAN_TOKEN if great else "null"
-        if col.is_label:
+            return self._missing
+        if kind == _LABEL:
             return "1" if int(v) else "0"
-        if col.type == ColumnType.NUMERICAL:
-            s = format_number(float(v), col.decimals)
-            if not great and s.lstrip("-") == "inf":
-                return s.replace("inf", "Infinity")
-            return s
-        if col.type == ColumnType.DATETIME:
-            s = pd.Timestamp(v).isoformat()
-            return s if great else quote(s)
-        s = to_str(v)
-        return text_token(s) if great else quote(s)
+        if kind == _NUM:
+            t = format_number(float(v), col.decimals)
+            if self.fmt == "json" and t[-1] == "f":  # inf -> JSON Infinity
+                return t.replace("inf", "Infinity")
+            return t
+        if kind == _DATE:
+            t = pd.Timestamp(v).isoformat()
+            return t if self.fmt == "great" else quote(t)
+        return self._str_token(to_str(v))
 
     def _format_series(self, col: Column, s: pd.Series) -> list[str]:
-        if col.type == ColumnType.CATEGORICAL:
-            cache: dict[Any, str] = {}
-            out = []
-            for v in s.tolist():
-                k = (type(v), v)
-                try:
-                    out.append(cache[k])
-                except (KeyError, TypeError):
-                    enc = self._format(col, v)
-                    if not isna(v):
-                        cache[k] = enc
-                    out.append(enc)
-            return out
         return [self._format(col, v) for v in s.tolist()]
 
     def _build(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -286,48 +283,41 @@ class RowCodec:
         return row
 
     def _value(self, col: Column, raw: Any) -> Any:
-        name = col.name
+        name, kind = col.name, self._kinds[col.name]
+        if kind == _CAT and raw.__class__ is str:  # fast path: a plain string
+            if self.strict and name in self._domains and raw not in self._domains[name]:
+                raise Reject("out_of_domain", f"value {short(raw)!r} outside the domain of "
+                             f"{name!r}", name)
+            return raw
         if raw is MISSING:
             if self.strict and not col.nullable:
                 raise Reject("missing_value", f"missing value for {name!r} (not nullable)", name)
-            return None if col.type == ColumnType.CATEGORICAL else (
-                pd.NaT if col.type == ColumnType.DATETIME else math.nan)
-        if isinstance(raw, (dict, list)):
+            return None if kind == _CAT else pd.NaT if kind == _DATE else math.nan
+        if isinstance(raw, list):  # a JSON array or object
             raise Reject("out_of_domain", f"value {short(json.dumps(raw))!r} outside the "
-                          f"domain of {name!r}", name)
+                         f"domain of {name!r}", name)
         if isinstance(raw, bool):
-            raw = Num(int(raw)) if col.is_label else str(raw)
-        if col.is_label or col.type == ColumnType.NUMERICAL:
-            return self._number(col, raw)
-        if col.type == ColumnType.DATETIME:
-            s = str(raw)
-            try:
-                if ISO.fullmatch(s) is None:
-                    raise ValueError(s)
-                return pd.Timestamp(s)
-            except (ValueError, OverflowError):
-                raise Reject("unparsable_datetime", f"unparsable datetime {short(s)!r} for "
-                              f"{name!r}", name) from None
-        s = str(raw)
-        if self.strict and name in self._domains and s not in self._domains[name]:
-            raise Reject("out_of_domain", f"value {short(s)!r} outside the domain of "
-                          f"{name!r}", name)
-        return s
+            raw = Num(int(raw)) if kind == _LABEL else str(raw)
+        if kind in (_LABEL, _NUM):
+            return self._number(col, str(raw))
+        if kind == _DATE:
+            return _datetime(name, str(raw))
+        return self._value(col, str(raw))
 
-    def _number(self, col: Column, raw: Any) -> float | int:
-        s, name = str(raw), col.name
+    def _number(self, col: Column, s: str) -> float | int:
+        name = col.name
         if NUMBER.fullmatch(s) is None:
             raise Reject("unparsable_number", f"unparsable number {short(s)!r} for "
-                          f"{name!r}", name)
+                         f"{name!r}", name)
         x = float(s.replace("Infinity", "inf"))
         if col.is_label:
             if x not in (0.0, 1.0):
                 raise Reject("out_of_domain", f"value {short(s)!r} outside the domain of "
-                              f"{name!r} (labels are 0 or 1)", name)
+                             f"{name!r} (labels are 0 or 1)", name)
             return int(x)
         if self.strict and not self._in_domain(col, x):
             raise Reject("out_of_domain", f"value {short(s)!r} outside the domain of "
-                          f"{name!r}{_domain_hint(col)}", name)
+                         f"{name!r}{_domain_hint(col)}", name)
         return x
 
     @staticmethod
@@ -342,6 +332,25 @@ class RowCodec:
         if col.decimals is not None:
             return abs(round(x, col.decimals) - x) <= 1e-9 * max(1.0, abs(x))
         return True
+
+
+_CAT, _NUM, _LABEL, _DATE = "cat", "num", "label", "date"
+
+
+def _kind(col: Column) -> str:
+    if col.is_label:
+        return _LABEL
+    return {ColumnType.NUMERICAL: _NUM, ColumnType.DATETIME: _DATE}.get(col.type, _CAT)
+
+
+def _datetime(name: str, s: str) -> pd.Timestamp:
+    try:
+        if ISO.fullmatch(s) is None:
+            raise ValueError(s)
+        return pd.Timestamp(s)
+    except (ValueError, OverflowError):
+        raise Reject("unparsable_datetime", f"unparsable datetime {short(s)!r} for "
+                     f"{name!r}", name) from None
 
 
 def _domain_hint(col: Column) -> str:
