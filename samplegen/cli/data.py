@@ -129,19 +129,31 @@ def _print(doc: dict[str, Any]) -> None:
         t = Table(title=f"categories ({doc['labels']['category']}, {len(cats)} values"
                   + (f", top {_MAX_CATEGORY_ROWS}" if len(cats) > _MAX_CATEGORY_ROWS else "")
                   + ")", title_justify="left")
-        for h in ("category", "rows", "clicks", "conversions"):
-            t.add_column(h, justify="left" if h == "category" else "right")
+        heads = ["category", "rows", "clicks", "conv.", "cvr"]
+        with_split = "status" in cats[0]
+        if with_split:
+            heads += ["train conv.", "status"]
+        for h in heads:
+            t.add_column(h, justify="left" if h in ("category", "status") else "right")
         for r in cats[:_MAX_CATEGORY_ROWS]:
-            t.add_row(str(r["category"]), f"{r['rows']:,}", f"{r['clicks']:,}",
-                      f"{r['conversions']:,}")
+            cells = [str(r["category"]), f"{r['rows']:,}", f"{r['clicks']:,}",
+                     f"{r['conversions']:,}", _pct(r.get("cvr"))]
+            if with_split:
+                cells += [f"{r['train_conversions']:,}", r["status"]]
+            t.add_row(*cells)
         console.print(t)
     if doc.get("split"):
         sp = doc["split"]
-        console.print(f"split: train {sp['train_rows']:,} / valid {sp['valid_rows']:,} / test "
-                      f"{sp['test_rows']:,} rows", highlight=False)
-        console.print(f"sparse categories (training conversions): "
-                      f"{', '.join(doc['sparse_categories']) or 'none'}", highlight=False)
-        console.print(f"cold-start categories: {', '.join(doc['cold_start_categories']) or 'none'}",
+        sizes, rule = sp["sizes"], sp["rule"]
+        how = f"time-ordered on {rule.get('column')}" if rule.get("kind") == "time" \
+            else f"seeded, seed {rule.get('seed')}"
+        console.print(f"split ({how}): train {sizes['train']:,} / valid {sizes['valid']:,} / "
+                      f"test {sizes['test']:,} rows; train fingerprint "
+                      f"{sp['train_fingerprint'][:16]}", highlight=False)
+        console.print("cold-start categories (training conversions <= "
+                      f"{(doc.get('sparsity') or {}).get('cold_max', '?')}): "
+                      f"{', '.join(doc['cold_start_categories']) or 'none'}", highlight=False)
+        console.print(f"sparse categories: {', '.join(doc['sparse_categories']) or 'none'}",
                       highlight=False)
     if doc["leaks"]:
         t = Table(title="suspected label leaks (excluded from features by generate/validate "

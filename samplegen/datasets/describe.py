@@ -18,8 +18,9 @@ import pandas as pd
 from samplegen.datasets.base import Source
 from samplegen.leaks import detect_leaks
 from samplegen.schema import ColumnType
+from samplegen.split import category_stats, make_split, sparse_categories
 
-__all__ = ["describe_source", "category_table"]
+__all__ = ["describe_source"]
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,7 @@ def describe_source(source: Source, *, leaks: bool = True, split: bool = True,
     if "click_rate" in cfg or "cvr" in cfg:
         out["configured"] = {"click_rate": cfg.get("click_rate"),
                              "conversion_rate_per_click": cfg.get("cvr")}
-    out["categories"] = category_table(df, sch).to_dict(orient="records") if sch.category else []
-    out.update(_split_part(source, seed) if split else {})
+    out.update(_categories_and_split(source, seed, split))
     out["leaks"] = [lk.to_dict() for lk in detect_leaks(df, sch, seed=seed)] if leaks else []
     for key in ("invalid_conversions", "notes", "schema_file"):
         if key in source.meta:
@@ -63,17 +63,29 @@ def describe_source(source: Source, *, leaks: bool = True, split: bool = True,
     return _plain(out)
 
 
-def category_table(df: pd.DataFrame, schema: Any) -> pd.DataFrame:
-    """Rows, clicks and conversions per category, most rows first."""
-    cat, ck, cv = schema.category, schema.click, schema.conversion
-    key = df[cat].astype(object).where(df[cat].notna(), "<missing>").astype(str)
-    g = pd.DataFrame({"category": key,
-                      "clicks": df[ck] if ck else 0,
-                      "conversions": df[cv] if cv else 0}).groupby("category", sort=False)
-    t = pd.DataFrame({"rows": g.size(), "clicks": g["clicks"].sum(),
-                      "conversions": g["conversions"].sum()}).reset_index()
-    t = t.sort_values(["rows", "category"], ascending=[False, True], kind="stable")
-    return t.reset_index(drop=True).astype({"rows": int, "clicks": int, "conversions": int})
+def _categories_and_split(source: Source, seed: int, split: bool) -> dict[str, Any]:
+    """Per-category counts (all rows), the default split and the training-only sparsity."""
+    sch = source.schema
+    part: dict[str, Any] = {"categories": [], "split": None, "sparsity": None,
+                            "sparse_categories": [], "cold_start_categories": []}
+    if sch.category:
+        stats = category_stats(source.table, sch)
+        part["categories"] = [{"category": k, **v} for k, v in stats.to_dict("index").items()]
+    if not split:
+        return part
+    sp = make_split(source, seed=seed)
+    part["split"] = {**sp.to_dict(), "train_fingerprint": sp.train_fingerprint(source)}
+    if sch.category:
+        train, _, _ = sp.frames(source)
+        rep = sparse_categories(train, sch)
+        status = rep.table["status"].to_dict()
+        train_conv = rep.table["conversions"].to_dict()
+        for row in part["categories"]:
+            row["train_conversions"] = train_conv.get(row["category"], 0)
+            row["status"] = status.get(row["category"], "unknown")
+        part.update(sparsity=rep.rule, sparse_categories=list(rep.sparse),
+                    cold_start_categories=list(rep.cold_start))
+    return part
 
 
 def _ratio(a: int | None, b: int | None) -> float | None:
@@ -89,25 +101,6 @@ def _column(df: pd.DataFrame, c: Any) -> dict[str, Any]:
         d["min"], d["max"] = c.min, c.max
     d["missing"] = int(df[c.name].isna().sum())
     return d
-
-
-def _split_part(source: Source, seed: int) -> dict[str, Any]:
-    try:
-        from samplegen.split import make_split, sparse_categories
-    except ImportError:  # pragma: no cover - split lands with the foundation issue
-        return {"split": None, "sparse_categories": [], "cold_start_categories": []}
-    sp = make_split(source, seed=seed)
-    train, _, _ = sp.frames(source)
-    info = {k: v for k, v in sp.to_dict().items() if k not in ("train", "valid", "test")}
-    info.update(train_rows=len(sp.train), valid_rows=len(sp.valid), test_rows=len(sp.test))
-    part: dict[str, Any] = {"split": info}
-    if source.schema.category:
-        rep = sparse_categories(train, source.schema)
-        part["sparse_categories"] = list(rep.sparse)
-        part["cold_start_categories"] = list(rep.cold_start)
-    else:
-        part["sparse_categories"], part["cold_start_categories"] = [], []
-    return part
 
 
 def _plain(o: Any) -> Any:
