@@ -30,9 +30,10 @@ _PAIR = re.compile(
     r'\s*(?P<sep>,|\Z)',
     re.S,
 )
-NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|Infinity)")
+NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|Infinity)",
+                    re.ASCII)
 ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?"
-                 r"(?:Z|[+-]\d{2}:?\d{2})?")
+                 r"(?:Z|[+-]\d{2}:?\d{2})?", re.ASCII)
 MISSING = object()
 _NOT_SIMPLE = re.compile(r'[^\S ]|["\\]')
 

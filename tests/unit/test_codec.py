@@ -210,3 +210,10 @@ def test_quoted_column_names() -> None:
     row = {"home city": "x", "what is it": "y", "a,b": "z"}
     assert codec.encode(row) == 'home city is x, "what is it" is y, "a,b" is z'
     assert codec.decode(codec.encode(row)).row == row
+
+
+def test_numbers_are_ascii_only(schema: Schema) -> None:
+    codec = RowCodec(schema, columns=["price"])
+    assert codec.decode("price is ٣").kind == "unparsable_number"
+    assert codec.decode("price is 1_000").kind == "unparsable_number"
+    assert codec.decode("price is +3").row == {"price": 3.0}
