@@ -50,8 +50,11 @@ def row_hashes(df: pd.DataFrame, columns: list[str] | None = None) -> np.ndarray
                          f"columns from {list(df.columns)}.")
     if len(df) == 0:
         return np.zeros(0, dtype=np.uint64)
-    canon = pd.DataFrame({c: _canonical(df[c]) for c in cols})
-    return pd.util.hash_pandas_object(canon, index=False).to_numpy(dtype=np.uint64)
+    acc = np.full(len(df), 0x345678, dtype=np.uint64)
+    for c in cols:
+        h = pd.util.hash_pandas_object(_canonical(df[c]), index=False).to_numpy(np.uint64)
+        acc = (acc * np.uint64(1_000_003)) ^ h
+    return acc
 
 
 def _canonical(s: pd.Series) -> pd.Series:
@@ -60,16 +63,16 @@ def _canonical(s: pd.Series) -> pd.Series:
         if pd.api.types.is_string_dtype(cats) or pd.api.types.is_object_dtype(cats):
             return s.astype("category")
         return _canonical(s.astype(cats.dtype))
-    if pd.api.types.is_bool_dtype(s):
-        return s.astype("int64")
+    if pd.api.types.is_bool_dtype(s) or pd.api.types.is_integer_dtype(s):
+        return s.astype("Int64") if s.isna().any() else s.astype("int64")
     if pd.api.types.is_datetime64_any_dtype(s):
         return s.astype("datetime64[ns]") if s.dt.tz is None else s.dt.tz_convert("UTC")
     if pd.api.types.is_numeric_dtype(s):
-        x = s.astype("float64")
-        whole = x.dropna()
-        if len(whole) and np.all(np.mod(whole.to_numpy(), 1) == 0):
-            return x.astype("Int64") if x.isna().any() else x.astype("int64")
-        return x
+        x = s.to_numpy(dtype="float64", na_value=np.nan)
+        ok = ~np.isnan(x)
+        if ok.any() and np.all(np.mod(x[ok], 1) == 0) and np.abs(x[ok]).max() < 2.0**53:
+            return pd.Series(x, index=s.index).astype("Int64" if not ok.all() else "int64")
+        return pd.Series(x, index=s.index)
     return s.astype(object).where(s.notna(), None).map(lambda v: v if v is None else str(v))
 
 

@@ -1,9 +1,13 @@
 """travel-sim: a seeded simulator of a Fliggy-like travel funnel (exposure -> click -> purchase).
 
-Default size: ``DEFAULT_N_IMPRESSIONS`` (see the constant; the smallest size at
-which, under the default time split 70/10/20, at least two cold-start
-categories have <= 20 training conversions and >= 50 test conversions).
-Timing on the 2-core dev box: see ``bench/travel_sim_speed.py``.
+Default size: 3,000,000 impressions (``DEFAULT_N_IMPRESSIONS``), the smallest
+multiple of 0.5M at which, under the default time split (70/10/20), both
+late-launched categories ("ski trip", "theme park") have <= 20 training
+conversions and >= 50 test conversions for every seed tried (0-5; at 2.5M seed 4
+falls to 48). With the default rates that is ~60k clicks and ~840 conversions.
+Speed (2-core dev box, shared): ~2-3 s per 1M impressions, ~7 s for the default
+with the global-candidate side table; the default table takes ~120 MB
+(``python -m bench travel_sim`` prints the figures).
 
 World
 -----
@@ -23,8 +27,16 @@ World
   ``hour`` derived from it (diurnal traffic); ``platform`` (the user's usual one
   85% of the time).
 * exposure: category ``c`` with share ``pi_c``; "ski trip" and "theme park" are
-  launched late (fractions 0.675 and 0.685 of the window) and take a large share
-  once launched (cold-start); item by popularity within ``c``; user by activity.
+  launched late (fractions 0.675 and 0.685 of the window) and take 16% of the
+  traffic each once launched (cold-start); item by popularity within ``c``; user
+  by activity.
+* global candidates (``with_global``): ``global_multiple`` x (clicked impressions)
+  rows that reached this scene's ranking but were not exposed, drawn like the
+  impressions (same users, items, time window, equations); columns as the table
+  with click/conversion replaced by ``global_purchase`` (bought in another scene);
+  their aux labels are OR-ed with ``global_purchase``. Their oracle
+  (``p_global_purchase``, and the would-be ``p_click``/``p_conversion``/``p_ctcvr``)
+  is ``extras["global_candidates_oracle"]``, aligned by position.
 
 Generating equations (logits; ``z = log(price / 600)``, ``F = fam(life stage) *
 family(c)``, ``A = affinity[home region, destination region]``, ``k = star - 3.5``)::
@@ -39,7 +51,12 @@ family(c)``, ``A = affinity[home region, destination region]``, ``k = star - 3.5
     same_destination_purchase = conversion OR Bernoulli(sigmoid(a_sd + 0.6 eta_conv' + 0.3 eta_click' + 0.5 A))
     global_purchase (candidates) ~ Bernoulli(sigmoid(a_g + eta_conv' + 0.5 eta_click'))
 
-(``eta'`` = the predictor without its intercept.) Everything except ``ctr_c``/
+(``eta'`` = the predictor without its intercept.) Constants: fam = single -0.5,
+couple 0, family 1, senior 0.3; member_eff = none 0, silver .15, gold .35,
+platinum .6; ``A`` adds .3 for the home region, .6 northern homes -> South China
+(.5 -> Southeast Asia), .6 other homes -> Northeast China (.3 -> East Asia), .4
+East/North China -> Europe; ``ctr_c``, ``cvr_c``, ``family(c)`` and the shares
+are in :data:`travel_sim_world.CATEGORIES`. Everything except ``ctr_c``/
 ``cvr_c`` is shared by all categories, so dense categories teach sparse ones.
 The intercepts are calibrated (Newton, on a strided subset) so that the mean
 ``p_click`` equals ``click_rate``, the click-weighted mean ``p_conversion``
