@@ -21,16 +21,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
+from samplegen.datasets.base import Source
 from samplegen.errors import UsageError
 from samplegen.schema import ColumnType, Schema
 
-__all__ = ["Leak", "LEAK_KINDS", "detect_leaks", "apply_leak_policy"]
+__all__ = ["Leak", "LEAK_KINDS", "detect_leaks", "apply_leak_policy", "guard_leaks"]
 
 LEAK_KINDS = ("name", "single_column_auc", "nonzero_iff_label")
 
@@ -94,6 +95,20 @@ def apply_leak_policy(schema: Schema, leaks: Iterable[Leak], keep: Iterable[str]
     cols = {lk.column: {"role": "ignore"} for lk in leaks
             if lk.column not in keep and lk.column in schema}
     return schema.with_overrides({"columns": cols}) if cols else schema
+
+
+def guard_leaks(source: Source, keep: Iterable[str] = (), **detect_kw: object,
+                ) -> tuple[Source, list[Leak]]:
+    """Detect leaks in ``source`` and return it with leaky columns ignored (unless kept).
+
+    What ``generate`` and ``validate`` call before fitting; log or show the leaks.
+    """
+    leaks = detect_leaks(source.table, source.schema, **detect_kw)  # type: ignore[arg-type]
+    schema = apply_leak_policy(source.schema, leaks, keep)
+    if schema is source.schema:
+        return source, leaks
+    meta = {**source.meta, "leaks_ignored": sorted({lk.column for lk in leaks} - set(keep))}
+    return replace(source, schema=schema, meta=meta), leaks
 
 
 # ==================================================================== internals

@@ -31,6 +31,7 @@ __all__ = [
     "HeaderOpt",
     "NImpressionsOpt",
     "JsonOpt",
+    "KeepLeakyOpt",
     "load_cli_source",
     "print_json",
     "json_default",
@@ -66,6 +67,9 @@ HeaderOpt = Annotated[bool | None, typer.Option(
 NImpressionsOpt = Annotated[int | None, typer.Option(
     "--n-impressions", help="Rows to simulate for a built-in dataset (default: its own).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")]
+KeepLeakyOpt = Annotated[list[str] | None, typer.Option(
+    "--keep-leaky", help="Keep this column as a feature although it looks like a label leak "
+                         "(repeatable). Leaky columns are ignored by default.")]
 
 
 def load_cli_source(

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from samplegen.errors import UsageError
-from samplegen.leaks import apply_leak_policy, detect_leaks
+from samplegen.leaks import apply_leak_policy, detect_leaks, guard_leaks
 from samplegen.schema import Role, infer_schema
 
 
@@ -97,3 +97,15 @@ def test_deterministic_and_threshold_checked():
     assert detect_leaks(df, sch, seed=3) == detect_leaks(df, sch, seed=3)
     with pytest.raises(UsageError, match="auc_threshold"):
         detect_leaks(df, sch, auc_threshold=0.3)
+
+
+def test_guard_leaks_on_a_source():
+    from samplegen.sources import load_source
+
+    src = load_source(_planted())
+    guarded, leaks = guard_leaks(src)
+    assert {lk.column for lk in leaks} == {"spend_x"}
+    assert "spend_x" not in guarded.schema.features and "spend_x" in src.schema.features
+    assert guarded.meta["leaks_ignored"] == ["spend_x"] and guarded.table is src.table
+    kept, _ = guard_leaks(src, keep=["spend_x"])
+    assert kept is src
