@@ -25,7 +25,13 @@ is ``null``, numbers are JSON numbers formatted as above, datetimes ISO strings.
 :meth:`RowCodec.decode` never raises: it returns a :class:`DecodeResult` with the
 row, or a reason (``unknown column 'x'``, ``missing column 'y'``, ``value 'z'
 outside the domain of 'col'``, ``unparsable number 'abc' for 'price'``,
-``duplicate column 'c'``, ``malformed text ...``) and a stable ``kind``.
+``duplicate column 'c'``, ``malformed text ...``) and a stable ``kind``. The
+parser accepts extra whitespace around ``is`` and commas; with ``strict=True``
+(default) it checks values against the schema domains (``values``, ``min``/``max``,
+``decimals``, ``integer``, ``nullable``); labels must be 0 or 1 in any mode.
+:meth:`RowCodec.decode_many` returns the valid rows as a frame and reject counts
+keyed by ``kind:column`` (e.g. ``out_of_domain:city``; ``malformed``,
+``unknown_column`` without a column).
 """
 
 from __future__ import annotations
@@ -63,6 +69,7 @@ from samplegen.errors import UsageError
 from samplegen.schema import Column, ColumnType, Schema
 
 __all__ = ["RowCodec", "DecodeResult", "NAN_TOKEN", "PAIR_SEP", "IS_SEP"]
+
 
 @dataclass(frozen=True)
 class DecodeResult:
@@ -271,11 +278,11 @@ class RowCodec:
     def _build(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         row: dict[str, Any] = {}
         for name, raw in pairs:
-            if name in row:
-                raise Reject("duplicate_column", f"duplicate column {short(name)!r}", name)
             col = self._cols.get(name)
             if col is None:
                 raise Reject("unknown_column", f"unknown column {short(name)!r}", name)
+            if name in row:
+                raise Reject("duplicate_column", f"duplicate column {short(name)!r}", name)
             row[name] = self._value(col, raw)
         if len(row) != len(self.columns):
             c = next(c for c in self.columns if c not in row)
