@@ -172,6 +172,13 @@ def make_split(source: Source, *, valid_frac: float = 0.1, test_frac: float = 0.
 
 
 def _ts_values(s: pd.Series, column: str) -> np.ndarray:
+    if not (pd.api.types.is_datetime64_any_dtype(s) or pd.api.types.is_numeric_dtype(s)):
+        # text timestamps ("2026-01-01 08:00"), or numbers stored as text
+        num = pd.to_numeric(s, errors="coerce")
+        if num.notna().sum() < s.notna().sum():
+            s = pd.to_datetime(s.astype(object), errors="coerce", utc=True)
+        else:
+            s = num
     if pd.api.types.is_datetime64_any_dtype(s):
         if getattr(s.dt, "tz", None) is not None:
             s = s.dt.tz_convert("UTC").dt.tz_localize(None)

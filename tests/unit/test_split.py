@@ -61,6 +61,19 @@ def test_time_split_exact_rows_and_rule() -> None:
     assert sp.sizes() == {"train": 7, "valid": 1, "test": 2}
 
 
+def test_time_split_reads_text_and_numeric_timestamps() -> None:
+    src = _source()
+    expected = make_split(src)
+    text = src.table.assign(ts=src.table["ts"].dt.strftime("%Y-%m-%d %H:%M"))
+    sp = make_split(Source("t", text, src.schema))
+    assert sp.train.tolist() == expected.train.tolist()
+    assert sp.rule["cut_test"] == "2026-01-09T00:00:00"  # naive UTC
+    assert Split.from_dict(sp.to_dict(), text).test.tolist() == expected.test.tolist()
+    unix = src.table.assign(ts=src.table["ts"].astype("int64") // 10**9)
+    sp = make_split(Source("u", unix, src.schema))
+    assert sp.test.tolist() == expected.test.tolist() and isinstance(sp.rule["cut_test"], float)
+
+
 def test_time_split_keeps_ties_together() -> None:
     src = _source()
     src.table["ts"] = pd.Timestamp("2026-01-01") + pd.to_timedelta(
