@@ -9,7 +9,7 @@ from sklearn.metrics import roc_auc_score
 
 from samplegen.datasets.travel_sim import DEFAULT_N_IMPRESSIONS, load_travel_sim
 from samplegen.errors import UsageError
-from samplegen.split import category_stats, make_split, sparse_categories
+from samplegen.split import Split, category_stats, make_split, sparse_categories
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +125,11 @@ def test_global_candidates(small_source) -> None:
     assert g["event_time"].is_monotonic_increasing
     assert g["event_time"].min() >= t["event_time"].min() - pd.Timedelta(days=1)
     assert g["event_time"].max() <= t["event_time"].max() + pd.Timedelta(days=1)
+    # the table's time rule splits the candidates too (no candidate from the future in train)
+    rule = make_split(small_source).rule
+    g_split = Split.from_dict({"rule": rule}, g)
+    assert g.iloc[g_split.train]["event_time"].max() < pd.Timestamp(rule["cut_valid"])
+    assert g.iloc[g_split.test]["event_time"].min() >= pd.Timestamp(rule["cut_test"])
     bigger = load_travel_sim(20_000, seed=3, global_multiple=2.0)
     assert len(bigger.extras["global_candidates"]) == 2 * int(bigger.table["click"].sum())
 
