@@ -43,7 +43,14 @@ from samplegen.datasets.loaders import (
     read_path,
 )
 from samplegen.errors import DataError, Problem, SchemaError, UsageError
-from samplegen.schema import LABEL_ROLES, Role, Schema, infer_schema, load_overrides
+from samplegen.schema import (
+    LABEL_ROLES,
+    ColumnType,
+    Role,
+    Schema,
+    infer_schema,
+    load_overrides,
+)
 
 __all__ = ["BUILTINS", "INVALID_CONVERSIONS", "load_source", "iter_source_chunks"]
 
@@ -106,7 +113,9 @@ def load_source(
     meta.update(format=loaded.format, notes=loaded.notes)
     base = _default_schema(loaded, flags, label)
     src = Source(label, loaded.table, base, meta=meta)
-    return _finish(src, schema, {}, invalid_conversions, prebuilt=False)
+    # a full Schema replaces the inferred one, so the flags are applied on top of it
+    return _finish(src, schema, flags if isinstance(schema, Schema) else {},
+                   invalid_conversions, prebuilt=False)
 
 
 def iter_source_chunks(
@@ -210,6 +219,13 @@ def _default_schema(loaded: Loaded, flags: dict[str, str | None], name: str) -> 
     for col in chosen.values():
         roles.pop(col, None)  # type: ignore[arg-type]
     schema = infer_schema(df, name=name, **chosen)
+    ts = schema.timestamp
+    if ts and schema[ts].type == ColumnType.CATEGORICAL \
+            and not pd.api.types.is_numeric_dtype(df[ts]):  # date strings -> datetime
+        parsed = pd.to_datetime(df[ts], errors="coerce", format="mixed")
+        if parsed.notna().sum() == df[ts].notna().sum():
+            df[ts] = parsed
+            schema = infer_schema(df, name=name, **chosen)
     overrides: dict[str, Any] = {"columns": {c: _role_spec(r) for c, r in roles.items()
                                              if c in df.columns}}
     labels = {chosen["click"], chosen["conversion"]}
@@ -236,14 +252,12 @@ def _flag_overrides(schema: Schema, columns: list[str],
 
 def _finish(src: Source, schema: Any, flags: dict[str, str | None], policy: str,
             prebuilt: bool = True) -> Source:
-    sch = src.schema
+    sch = schema if isinstance(schema, Schema) else src.schema
     if any(v is not None for v in flags.values()):
         sch = sch.with_overrides(_flag_overrides(sch, list(src.table.columns), flags))
-    if isinstance(schema, Schema):
-        sch = schema
-    elif isinstance(schema, dict):
+    if isinstance(schema, dict):
         sch = sch.with_overrides(schema)
-    elif schema is not None:
+    elif schema is not None and not isinstance(schema, Schema):
         sch = sch.with_overrides(load_overrides(schema))
         src.meta["schema_file"] = str(schema)
     df, oracle = _invalid_conversions(src, sch, policy)

@@ -198,3 +198,18 @@ def test_unreadable_format(tmp_path):
 def test_unknown_invalid_conversion_policy():
     with pytest.raises(UsageError, match="invalid_conversions='keep'"):
         load_source(_table(), invalid_conversions="keep")
+
+
+def test_date_strings_become_a_datetime_timestamp(tmp_path):
+    df = _table().assign(event_date=[f"2024-01-0{i + 1}" for i in range(6)])
+    df.to_csv(tmp_path / "t.csv", index=False)
+    src = load_source(tmp_path / "t.csv")
+    assert src.schema.timestamp == "event_date"
+    assert src.schema["event_date"].type.value == "datetime"
+    assert str(src.table["event_date"].iloc[2].date()) == "2024-01-03"
+
+
+def test_full_schema_object_with_flags():
+    base = load_source(_table()).schema
+    src = load_source(_table(), schema=base, category="city")
+    assert src.schema.category == "city" and src.schema["item_category"].role == Role.ITEM
