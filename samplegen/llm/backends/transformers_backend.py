@@ -1,0 +1,250 @@
+"""Local generation with Hugging Face transformers (CPU by default), batched.
+
+Constrained prompts run the guided decoder of :mod:`samplegen.llm.guided` over one
+shared KV cache per batch: each step feeds every row's pending tokens (forced
+spans plus the chosen token) left-padded into one forward pass, so fixed text
+costs no extra decode step. Prompts that are identical (the usual case for a
+few-shot batch) are prefilled once and the cache is repeated across the batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from samplegen.errors import BackendError
+from samplegen.llm.base import SamplingParams, per_prompt_constraints
+from samplegen.llm.guided import RowProgram, TokenTables
+from samplegen.llm.models import ModelRef, resolve_model
+
+__all__ = ["TransformersBackend"]
+
+log = logging.getLogger(__name__)
+
+
+class TransformersBackend:
+    """Causal LM from a local folder (or alias / GGUF), generating in batches on CPU or CUDA."""
+
+    name = "transformers"
+
+    def __init__(self, model: str | Any = "smollm2", *, batch_size: int = 32, chat: bool = False,
+                 device: str | None = None, dtype: str | None = None, threads: int | None = None,
+                 progress: bool = False, tokenizer: Any = None) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import torch
+
+        self.batch_size = int(batch_size)
+        self.chat = chat
+        self.progress = progress
+        self.stats = {"tokens": 0, "forward_passes": 0, "seconds": 0.0}
+        if threads:
+            torch.set_num_threads(int(threads))
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        # bf16 matmuls are slow on CPUs without native bf16; float32 is the CPU default
+        dtype = dtype or ("bfloat16" if self.device.startswith("cuda") else "float32")
+        if isinstance(model, (str, os.PathLike)):
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+
+            self.ref: ModelRef | None = resolve_model(model)
+            try:
+                self.tokenizer = AutoTokenizer.from_pretrained(str(self.ref.path))
+                self.model = AutoModelForCausalLM.from_pretrained(
+                    str(self.ref.path), dtype=getattr(torch, dtype))
+            except Exception as e:  # noqa: BLE001 - transformers raises many kinds
+                raise BackendError(f"cannot load model {str(model)!r} from {self.ref.path}: {e}. "
+                                   "Fix: pass a complete Hugging Face model folder.") from e
+        else:  # an already-built model object (tests, fine-tuning)
+            self.ref = None
+            self.model, self.tokenizer = model, tokenizer
+        self.model.to(self.device).eval()
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self._tables: TokenTables | None = None
+
+    # -------------------------------------------------------------- public
+    @property
+    def context_window(self) -> int:
+        cfg = self.model.config
+        return int(getattr(cfg, "max_position_embeddings", 2048) or 2048)
+
+    @property
+    def tables(self) -> TokenTables:
+        if self._tables is None:
+            self._tables = TokenTables(self.tokenizer)
+        return self._tables
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer.encode(self._format(text), add_special_tokens=False))
+
+    def describe(self) -> dict[str, Any]:
+        return {"backend": self.name, "model": self.ref.to_dict() if self.ref else "in-memory",
+                "device": self.device, "batch_size": self.batch_size, "chat": self.chat}
+
+    def generate(self, prompts: Sequence[str], sampling: SamplingParams,
+                 constraint: Any = None) -> list[str]:
+        """One completion per prompt; constrained rows follow their constraint exactly."""
+        prompts = list(prompts)
+        cons = per_prompt_constraints(constraint, len(prompts))
+        rng = np.random.default_rng(sampling.seed)
+        out: list[str] = [""] * len(prompts)
+        t0 = time.perf_counter()
+        order = sorted(range(len(prompts)), key=lambda i: prompts[i])  # group equal prompts
+        for s in range(0, len(order), self.batch_size):
+            idx = order[s:s + self.batch_size]
+            free = [i for i in idx if cons[i] is None]
+            guided = [i for i in idx if cons[i] is not None]
+            if guided:
+                texts = self._guided([prompts[i] for i in guided], [cons[i] for i in guided],
+                                     sampling, rng)
+                for i, t in zip(guided, texts, strict=True):
+                    out[i] = t
+            if free:
+                texts = self._free([prompts[i] for i in free], sampling, rng)
+                for i, t in zip(free, texts, strict=True):
+                    out[i] = t
+        self.stats["seconds"] += time.perf_counter() - t0
+        return out
+
+    # ------------------------------------------------------------- private
+    def _format(self, prompt: str) -> str:
+        if self.chat and getattr(self.tokenizer, "chat_template", None):
+            return self.tokenizer.apply_chat_template(
+                [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True)
+        return prompt
+
+    def _prompt_ids(self, prompt: str) -> list[int]:
+        ids = self.tokenizer.encode(self._format(prompt), add_special_tokens=False)
+        if not ids:
+            start = self.tokenizer.bos_token_id
+            ids = [self.tokenizer.eos_token_id if start is None else start]
+        return list(ids)
+
+    def _forward(self, pending: list[list[int]], mask_prev: Any, cache: Any) -> tuple[Any, Any]:
+        """Feed each row's pending tokens (left-padded) in one pass; return last logits."""
+        import torch
+
+        width = max(1, max(len(p) for p in pending))
+        pad = int(self.tokenizer.pad_token_id)
+        ids = torch.full((len(pending), width), pad, dtype=torch.long)
+        new_mask = torch.zeros((len(pending), width), dtype=torch.long)
+        for r, p in enumerate(pending):
+            if p:
+                ids[r, width - len(p):] = torch.tensor(p)
+                new_mask[r, width - len(p):] = 1
+        mask = new_mask if mask_prev is None else torch.cat([mask_prev, new_mask], dim=1)
+        pos = (mask.cumsum(-1) - 1).clamp(min=0)[:, -width:]
+        with torch.inference_mode():
+            res = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
+                             position_ids=pos.to(self.device), past_key_values=cache,
+                             use_cache=True)
+        self.stats["forward_passes"] += 1
+        self.stats["tokens"] += int(new_mask.sum())
+        return res.logits[:, -1, :].float().cpu().numpy(), mask, res.past_key_values
+
+    def _prefill_shared(self, prompt_ids: list[int], n: int) -> tuple[Any, Any]:
+        """Prefill one prompt once; repeat its cache ``n`` times (all but its last token)."""
+        import torch
+        from transformers import DynamicCache
+
+        cache = DynamicCache()
+        body = prompt_ids[:-1]
+        if not body:
+            return None, None
+        ids = torch.tensor([body], device=self.device)
+        with torch.inference_mode():
+            res = self.model(input_ids=ids, use_cache=True, past_key_values=cache)
+        self.stats["forward_passes"] += 1
+        self.stats["tokens"] += len(body)
+        cache = res.past_key_values
+        cache.batch_repeat_interleave(n)
+        mask = torch.ones((n, len(body)), dtype=torch.long)
+        return cache, mask
+
+    def _guided(self, prompts: list[str], cons: list[Any], sampling: SamplingParams,
+                rng: np.random.Generator) -> list[str]:
+        from transformers import DynamicCache
+
+        tables = self.tables
+        progs = [RowProgram(c, tables) for c in cons]
+        heads = [p.start() for p in progs]
+        pids = [self._prompt_ids(p) for p in prompts]
+        if len(set(prompts)) == 1 and len(prompts) > 1:
+            cache, mask = self._prefill_shared(pids[0], len(prompts))
+            pending = [pids[0][-1:] + h for h in heads] if cache is not None else \
+                [pid + h for pid, h in zip(pids, heads, strict=True)]
+        else:
+            cache, mask = None, None
+            pending = [pid + h for pid, h in zip(pids, heads, strict=True)]
+        if cache is None:
+            cache = DynamicCache()
+        while not all(p.done for p in progs):
+            feed = [pend if not prog.done else [] for pend, prog in zip(pending, progs,
+                                                                        strict=True)]
+            logits, mask, cache = self._forward(feed, mask, cache)
+            for r, prog in enumerate(progs):
+                pending[r] = [] if prog.done else prog.step(logits[r], sampling.temperature,
+                                                            sampling.top_p, rng)
+        return [p.text() for p in progs]
+
+    def _free(self, prompts: list[str], sampling: SamplingParams,
+              rng: np.random.Generator) -> list[str]:
+        """Unconstrained sampling until a stop string or the token limit."""
+        from transformers import DynamicCache
+
+        tok = self.tokenizer
+        pending = [self._prompt_ids(p) for p in prompts]
+        outs: list[list[int]] = [[] for _ in prompts]
+        done = [False] * len(prompts)
+        cache, mask = DynamicCache(), None
+        eos = tok.eos_token_id
+        allv = None
+        for _ in range(sampling.max_new_tokens):
+            logits, mask, cache = self._forward([[] if d else p for p, d in
+                                                 zip(pending, done, strict=True)], mask, cache)
+            if allv is None:
+                allv = list(range(logits.shape[1]))
+            for r in range(len(prompts)):
+                if done[r]:
+                    pending[r] = []
+                    continue
+                row = logits[r]
+                if sampling.top_k:
+                    cut = np.partition(row, -sampling.top_k)[-sampling.top_k]
+                    row = np.where(row >= cut, row, -np.inf)
+                t = allv[pick_free(row, sampling.temperature, sampling.top_p, rng)]
+                outs[r].append(t)
+                pending[r] = [t]
+                text = tok.decode(outs[r], skip_special_tokens=True)
+                if t == eos or any(s in text for s in sampling.stop if s):
+                    done[r] = True
+            if all(done):
+                break
+        texts = []
+        for o in outs:
+            text = tok.decode(o, skip_special_tokens=True)
+            for s in sampling.stop:
+                if s and s in text:
+                    text = text.split(s, 1)[0]
+            texts.append(text.strip())
+        return texts
+
+
+def pick_free(row: np.ndarray, temperature: float, top_p: float, rng: np.random.Generator) -> int:
+    """Sample a token index from full-vocabulary logits."""
+    if temperature <= 0:
+        return int(np.argmax(row))
+    z = (row.astype(np.float64) - np.max(row)) / temperature
+    p = np.exp(z)
+    p /= p.sum()
+    if top_p < 1.0:
+        order = np.argsort(-p)
+        keep = np.cumsum(p[order]) - p[order] < top_p
+        q = np.zeros_like(p)
+        q[order[keep]] = p[order[keep]]
+        p = q / q.sum()
+    return int(rng.choice(len(p), p=p))

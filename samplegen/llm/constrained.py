@@ -1,0 +1,340 @@
+"""Schema-constrained row formats: what a backend may emit for one row.
+
+A :class:`RowConstraint` lists the fields of one row in the order they are
+written (``name is value`` pairs joined by ``", "``, the codec's GReaT format):
+each field either has a finite set of allowed value texts (categoricals, labels,
+forced condition values; one allowed text = a forced value) or a numeric range
+(:class:`NumberSpec`: min, max, decimals). Entity catalogs tie fields together:
+once a row has an item id, its item attributes are those of the real item.
+
+Backends use it in two ways: the transformers backend walks it token by token
+(:mod:`samplegen.llm.guided`), vLLM and OpenAI-compatible servers get
+:meth:`RowConstraint.regex` as a structured-output grammar.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from samplegen.codec import IS_SEP, PAIR_SEP, RowCodec
+from samplegen.errors import GeneratorError
+from samplegen.schema import ColumnType, Schema
+
+__all__ = ["NumberSpec", "FieldSpec", "CatalogSpec", "RowConstraint", "build_row_constraint",
+           "domain_texts"]
+
+_NUM_PREFIX = re.compile(r"(-?)(\d*)(\.?)(\d*)")
+_MAX_REGEX_BLOCK_ROWS = 3000
+
+
+@dataclass(frozen=True)
+class NumberSpec:
+    """A numeric domain: ``min <= x <= max`` with at most ``decimals`` decimals."""
+
+    min: float | None = None
+    max: float | None = None
+    decimals: int = 0
+    max_digits: int = 15
+
+    def _bounds(self) -> tuple[float, float]:
+        lo = -math.inf if self.min is None else float(self.min)
+        hi = math.inf if self.max is None else float(self.max)
+        return lo, hi
+
+    def _int_digits(self) -> int:
+        lo, hi = self._bounds()
+        big = max(abs(lo), abs(hi))
+        if math.isinf(big):
+            return self.max_digits
+        return max(1, len(str(int(big))))
+
+    def feasible(self, s: str, *, complete: bool = False) -> bool:
+        """True when ``s`` is (``complete``) or can grow into a number of the domain."""
+        m = _NUM_PREFIX.fullmatch(s)
+        if m is None:
+            return False
+        neg, ip, dot, fp = m.groups()
+        lo, hi = self._bounds()
+        if (ip == "" and (dot or fp)) or (len(ip) > 1 and ip[0] == "0"):
+            return False
+        if len(ip) > self._int_digits() or (dot and self.decimals == 0) or len(fp) > self.decimals:
+            return False
+        if complete:
+            if ip == "" or (dot and not fp):
+                return False
+            x = float(s)
+            if neg and x == 0:
+                return False
+            return lo <= x <= hi
+        if neg and lo >= 0:
+            return False
+        if ip == "":
+            return (lo < 0) if neg else (hi >= 0)
+        eps = 10.0 ** -self.decimals
+        if dot or fp or ip == "0":
+            base = float(ip + "." + fp) if fp else float(ip)
+            width = 10.0 ** -len(fp) if (dot or fp) else 1.0
+            spans = [(base, base + width)]
+        else:
+            k_max = self._int_digits() - len(ip)
+            spans = [(int(ip) * 10.0 ** k, (int(ip) + 1) * 10.0 ** k) for k in range(k_max + 1)]
+        for a, b in spans:
+            lo_v, hi_v = (max(-b + eps, lo), min(-a, hi)) if neg else (max(a, lo), min(b - eps, hi))
+            if neg and a == 0:
+                hi_v = min(-eps, hi)
+            first = math.ceil(lo_v / eps - 1e-9) * eps
+            if first <= hi_v + 1e-9 * max(1.0, abs(hi_v)):
+                return True
+        return False
+
+    def regex(self) -> str:
+        """A regular expression for the number's shape (digit counts; range checked later)."""
+        lo, _ = self._bounds()
+        sign = "-?" if lo < 0 else ""
+        d = self._int_digits()
+        frac = rf"(?:\.\d{{1,{self.decimals}}})?" if self.decimals > 0 else ""
+        return rf"{sign}(?:0|[1-9]\d{{0,{d - 1}}}){frac}"
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One ``name is value`` pair: allowed value texts, or a number range."""
+
+    column: str
+    head: str                              # the name as written, e.g. ``price``
+    choices: tuple[str, ...] | None = None  # allowed value texts (one = forced)
+    number: NumberSpec | None = None
+    catalog: int | None = None             # index into RowConstraint.catalogs
+
+    @property
+    def forced(self) -> bool:
+        return self.choices is not None and len(self.choices) == 1
+
+
+@dataclass
+class CatalogSpec:
+    """Real entity tuples as value texts: ``codes[i, j]`` indexes ``values[j]``."""
+
+    columns: tuple[str, ...]
+    values: list[list[str]]
+    codes: np.ndarray
+    _index: list[dict[str, int]] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        self._index = [{v: i for i, v in enumerate(vals)} for vals in self.values]
+
+    @classmethod
+    def from_texts(cls, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> CatalogSpec:
+        values: list[list[str]] = []
+        codes = np.zeros((len(rows), len(columns)), dtype=np.int32)
+        for j in range(len(columns)):
+            uniq = sorted({r[j] for r in rows})
+            pos = {v: i for i, v in enumerate(uniq)}
+            values.append(uniq)
+            codes[:, j] = [pos[r[j]] for r in rows]
+        return cls(tuple(columns), values, codes)
+
+    def narrow(self, cand: np.ndarray, column: str, text: str) -> np.ndarray:
+        """Candidate rows (indices) that also have ``column == text``."""
+        j = self.columns.index(column)
+        code = self._index[j].get(text)
+        if code is None:
+            return cand[:0]
+        return cand[self.codes[cand, j] == code]
+
+    def allowed(self, cand: np.ndarray, column: str) -> list[str]:
+        """Value texts of ``column`` among candidate rows."""
+        j = self.columns.index(column)
+        return [self.values[j][c] for c in np.unique(self.codes[cand, j])]
+
+
+@dataclass
+class RowConstraint:
+    """The fields of one row in writing order, plus the entity catalogs tying them."""
+
+    fields: list[FieldSpec]
+    catalogs: list[CatalogSpec] = field(default_factory=list)
+    pair_sep: str = PAIR_SEP
+    is_sep: str = IS_SEP
+
+    def heads(self) -> list[str]:
+        return [f.head for f in self.fields]
+
+    def initial_candidates(self) -> list[np.ndarray]:
+        """Catalog rows compatible with every forced field (one index array per catalog)."""
+        cands = [np.arange(len(c.codes)) for c in self.catalogs]
+        for f in self.fields:
+            if f.catalog is not None and f.forced:
+                assert f.choices is not None
+                cands[f.catalog] = self.catalogs[f.catalog].narrow(cands[f.catalog], f.column,
+                                                                   f.choices[0])
+        for i, c in enumerate(cands):
+            if len(c) == 0:
+                cols = [f.column for f in self.fields if f.catalog == i and f.forced]
+                raise GeneratorError(f"no real entity has the forced values of {cols}. Fix: "
+                                     "target a value that occurs in the training data.")
+        return cands
+
+    def text(self, values: Sequence[str]) -> str:
+        """The row text for value texts in field order."""
+        return self.pair_sep.join(f.head + self.is_sep + v
+                                  for f, v in zip(self.fields, values, strict=True))
+
+    def regex(self) -> str:
+        """A regular expression matching exactly the rows this constraint allows.
+
+        Entity fields written next to each other become one alternation over real
+        entities (when there are at most a few thousand); numbers are matched by
+        shape (digit counts) and checked for range after parsing.
+        """
+        cands = self.initial_candidates()
+        parts: list[str] = []
+        i = 0
+        while i < len(self.fields):
+            f = self.fields[i]
+            block = self._catalog_block(i, cands)
+            if block is not None:
+                n_cols, alternatives = block
+                parts.append("(?:" + "|".join(alternatives) + ")")
+                i += n_cols
+                continue
+            head = re.escape(f.head + self.is_sep)
+            if f.choices is not None:
+                parts.append(head + "(?:" + "|".join(re.escape(c) for c in f.choices) + ")")
+            else:
+                assert f.number is not None
+                parts.append(head + f.number.regex())
+            i += 1
+        return re.escape(self.pair_sep).join(parts)
+
+    def _catalog_block(self, start: int, cands: list[np.ndarray]
+                       ) -> tuple[int, list[str]] | None:
+        f = self.fields[start]
+        if f.catalog is None:
+            return None
+        cat = self.catalogs[f.catalog]
+        run = [g for g in self.fields[start:start + len(cat.columns)] if g.catalog == f.catalog]
+        cand = cands[f.catalog]
+        if len(run) != len(cat.columns) or len(cand) > _MAX_REGEX_BLOCK_ROWS:
+            return None
+        js = [cat.columns.index(g.column) for g in run]
+        alts = sorted({self.pair_sep.join(g.head + self.is_sep + cat.values[j][cat.codes[r, j]]
+                                          for g, j in zip(run, js, strict=True))
+                       for r in cand})
+        return len(run), [re.escape(a) for a in alts]
+
+    def allows(self, text: str) -> bool:
+        """True when ``text`` is a row this constraint can emit (numbers checked exactly)."""
+        return _parse_by_constraint(self, text) is not None
+
+
+def _parse_by_constraint(rc: RowConstraint, text: str) -> list[str] | None:
+    pos, out = 0, []
+    cands = rc.initial_candidates()
+    for i, f in enumerate(rc.fields):
+        head = (rc.pair_sep if i else "") + f.head + rc.is_sep
+        if not text.startswith(head, pos):
+            return None
+        pos += len(head)
+        end = text.find(rc.pair_sep, pos) if i + 1 < len(rc.fields) else len(text)
+        if end < 0:
+            return None
+        value = text[pos:end]
+        allowed = rc.catalogs[f.catalog].allowed(cands[f.catalog], f.column) \
+            if f.catalog is not None else None
+        if f.choices is not None and value not in f.choices:
+            return None
+        if allowed is not None and value not in allowed:
+            return None
+        if f.choices is None and allowed is None:
+            assert f.number is not None
+            if not f.number.feasible(value, complete=True):
+                return None
+        if f.catalog is not None:
+            cands[f.catalog] = rc.catalogs[f.catalog].narrow(cands[f.catalog], f.column, value)
+        out.append(value)
+        pos = end
+    return out if pos == len(text) else None
+
+
+def domain_texts(codec: RowCodec, column: str, table: pd.DataFrame | None = None,
+                 limit: int = 5000) -> tuple[str, ...] | None:
+    """Allowed value texts of a categorical/label column (``None`` for a free number)."""
+    col = codec.schema[column]
+    if col.is_label:
+        return ("0", "1")
+    if col.type == ColumnType.NUMERICAL:
+        return None
+    if col.type == ColumnType.CATEGORICAL and col.values is not None:
+        vals: list[Any] = list(col.values)
+    elif table is not None and column in table:
+        vals = list(pd.unique(table[column].dropna()))[:limit]
+    else:
+        raise GeneratorError(f"column {column!r} has no value domain to constrain to. Fix: give "
+                             "it 'values' in the schema file or fit on a table that has it.")
+    if col.nullable:
+        vals.append(None)
+    return tuple(dict.fromkeys(codec.format_value(column, v) for v in vals))
+
+
+def build_row_constraint(
+    codec: RowCodec,
+    order: Sequence[str],
+    *,
+    forced: Mapping[str, Any] | None = None,
+    catalogs: Sequence[Any] = (),
+    table: pd.DataFrame | None = None,
+    domains: Mapping[str, tuple[str, ...] | None] | None = None,
+) -> RowConstraint:
+    """A constraint for rows of ``codec.schema`` written in ``order``.
+
+    ``forced`` fixes values (the sampling conditions); ``catalogs`` are
+    :class:`samplegen.catalog.EntityCatalog` objects; ``table`` supplies domains
+    for categoricals without declared values; ``domains`` caches
+    :func:`domain_texts` results between calls.
+    """
+    schema: Schema = codec.schema
+    forced = dict(forced or {})
+    cat_specs: list[CatalogSpec] = []
+    col_catalog: dict[str, int] = {}
+    for cat in catalogs:
+        cols = [c for c in cat.columns if c in order]
+        if len(cols) < 2:
+            continue
+        tuples = cat.tuples[cols]
+        rows = [tuple(codec.format_value(c, v) for c, v in zip(cols, r, strict=True))
+                for r in tuples.itertuples(index=False, name=None)]
+        cat_specs.append(CatalogSpec.from_texts(cols, rows))
+        for c in cols:
+            col_catalog[c] = len(cat_specs) - 1
+    fields = []
+    for c in order:
+        col = schema[c]
+        head = codec.format_name(c)
+        ci = col_catalog.get(c)
+        if c in forced:
+            fields.append(FieldSpec(c, head, (codec.format_value(c, forced[c]),), catalog=ci))
+            continue
+        if ci is not None:
+            j = cat_specs[ci].columns.index(c)
+            fields.append(FieldSpec(c, head, tuple(cat_specs[ci].values[j]), catalog=ci))
+            continue
+        if domains is not None and c in domains:
+            choices = domains[c]
+        else:
+            choices = domain_texts(codec, c, table)
+            if domains is not None and isinstance(domains, dict):
+                domains[c] = choices
+        if choices is None:
+            fields.append(FieldSpec(c, head, None, NumberSpec(col.min, col.max,
+                                                              int(col.decimals or 0))))
+        else:
+            fields.append(FieldSpec(c, head, choices))
+    return RowConstraint(fields, cat_specs)
