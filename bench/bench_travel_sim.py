@@ -38,7 +38,7 @@ def main(quick: bool = False) -> None:
     train, valid, test = split.frames(src)
     rep = sparse_categories(train, src.schema)
     table = rep.table[["rows", "clicks", "conversions", "status"]].rename(
-        columns={"conversions": "train_conv"})
+        columns={"rows": "train_rows", "clicks": "train_clicks", "conversions": "train_conv"})
     table["valid_conv"] = category_stats(valid, src.schema)["conversions"]
     table["test_conv"] = category_stats(test, src.schema)["conversions"]
     print()
