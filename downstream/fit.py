@@ -18,7 +18,7 @@ from downstream.trainer import History, TrainConfig, Trainer, read_checkpoint, s
 from samplegen.errors import UsageError
 from samplegen.schema import Schema
 
-__all__ = ["ModelOptions", "FittedESMM", "fit_esmm", "load_esmm"]
+__all__ = ["ModelOptions", "FittedESMM", "fit_esmm", "load_esmm", "auto_neg_rate"]
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 class ModelOptions:
     """Model sizes and variant flags (see :class:`downstream.models.ESMMConfig`)
     plus data options: ``neg_rate`` keeps that share of non-clicked training rows
-    (clicks up-sampled by k = 1/neg_rate, corrected at evaluation); ``numeric``
+    (clicks up-sampled by k = 1/neg_rate, corrected at evaluation; ``None`` picks
+    :func:`auto_neg_rate`); ``numeric``
     is ``"normalize"`` or ``"bucketize"``; ``aux`` turns on every auxiliary label
     of the schema."""
 
@@ -44,7 +45,7 @@ class ModelOptions:
     nise_beta: float = 1.0
     global_mode: str = "none"
     domain_indicator: bool = False
-    neg_rate: float = 1.0
+    neg_rate: float | None = 1.0
     numeric: str = "normalize"
     min_count: int = 1
 
@@ -111,16 +112,32 @@ def fit_esmm(train: pd.DataFrame, schema: Schema, *, valid: pd.DataFrame | None 
     if schema.click is None or schema.click not in train.columns:
         raise UsageError("the training table has no click column. Fix: name it with --click "
                          "or role: click in the schema file.")
-    sub = subsample_nonclicks(train, schema.click, opts.neg_rate, seed=tc.seed)
+    rate = opts.neg_rate if opts.neg_rate is not None else auto_neg_rate(train, schema.click)
+    sub = subsample_nonclicks(train, schema.click, rate, seed=tc.seed)
     encoder = FeatureEncoder(numeric=opts.numeric, min_count=opts.min_count).fit(sub, schema)
     with torch.random.fork_rng(devices=[]):  # initial weights seeded locally
         torch.random.manual_seed(tc.seed)
         model = ESMM(opts.model_config(encoder))
     trainer = Trainer(model, tc)
-    vt = encoder.transform(valid) if valid is not None and len(valid) else None
+    vt = None
+    if valid is not None and len(valid):
+        # early stopping compares losses under the training distribution: the
+        # validation rows get the same non-click sampling (test rows never do)
+        vt = encoder.transform(subsample_nonclicks(valid, schema.click, rate, seed=tc.seed + 1))
     hist = trainer.fit(encoder.transform(sub), vt)
     log.info("trained on %d rows (%.0f samples/s)", len(sub), hist.samples_per_s)
-    return FittedESMM(encoder, trainer, 1.0 / opts.neg_rate, hist)
+    return FittedESMM(encoder, trainer, 1.0 / rate, hist)
+
+
+def auto_neg_rate(train: pd.DataFrame, click: str, ratio: float = 4.0,
+                  min_rows: int = 200_000) -> float:
+    """Non-click sampling rate keeping about ``ratio`` non-clicks per click, for
+    tables of at least ``min_rows`` rows (1.0 below that)."""
+    n = len(train)
+    clicks = int(pd.to_numeric(train[click], errors="coerce").fillna(0).sum())
+    if n < min_rows or clicks == 0 or clicks == n:
+        return 1.0
+    return float(min(1.0, ratio * clicks / (n - clicks)))
 
 
 def load_esmm(directory: str | Path) -> FittedESMM:

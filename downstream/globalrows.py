@@ -27,7 +27,7 @@ from samplegen.schema import Schema
 
 __all__ = ["prepare_global_rows", "merge_labels", "global_label_column"]
 
-_LABEL_GUESSES = (GLOBAL_COL, "global_conversion", "bought_elsewhere", "bought_anywhere",
+_LABEL_GUESSES = (GLOBAL_COL, "global_purchase", "bought_elsewhere", "bought_anywhere",
                   "global_purchase", "purchased_elsewhere")
 
 

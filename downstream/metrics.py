@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 from downstream.data import EncodedTable, correct_probability
 
@@ -36,6 +35,8 @@ def auc(label: np.ndarray, score: np.ndarray) -> float:
     n_neg = len(y) - n_pos
     if n_pos == 0 or n_neg == 0:
         return math.nan
+    from scipy.stats import rankdata  # lazy: scipy.stats is slow to import
+
     r = rankdata(s)
     return float((r[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 

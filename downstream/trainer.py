@@ -46,6 +46,7 @@ class TrainConfig:
     device: str | None = None
     progress: bool = False
     eval_batch_size: int = 65536
+    threads: int | None = None  # torch.set_num_threads (process-wide) when given
 
 
 @dataclass
@@ -138,6 +139,8 @@ class Trainer:
              wrap: Callable[[nn.Module], nn.Module] | None,
              shard: tuple[int, int] | None) -> History:
         cfg = self.config
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
         gen = torch.Generator().manual_seed(cfg.seed)
         forward = wrap(self.model) if wrap else self.model
         opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
