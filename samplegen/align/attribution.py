@@ -113,7 +113,8 @@ class AttributionModel:
     """
 
     def __init__(self, *, target: str = "conversion", n_estimators: int = 200,
-                 learning_rate: float = 0.08, num_leaves: int = 15, min_child_samples: int = 20,
+                 learning_rate: float = 0.08, num_leaves: int = 15, max_depth: int = 6,
+                 min_child_samples: int = 20,
                  valid_frac: float = 0.2, balanced: bool = False, n_jobs: int = 1,
                  early_stopping: int = 25, max_rows: int = 200_000):
         if target not in ("conversion", "click"):
@@ -123,7 +124,8 @@ class AttributionModel:
             raise UsageError(f"valid_frac={valid_frac} is outside [0, 0.9).")
         self.target = target
         self.params = dict(n_estimators=n_estimators, learning_rate=learning_rate,
-                           num_leaves=num_leaves, min_child_samples=min_child_samples,
+                           num_leaves=num_leaves, max_depth=max_depth,
+                           min_child_samples=min_child_samples,
                            valid_frac=valid_frac, balanced=balanced, n_jobs=n_jobs,
                            early_stopping=early_stopping, max_rows=max_rows)
         self.features: list[str] = []
@@ -181,7 +183,8 @@ class AttributionModel:
         neg = max(int(round((len(train_idx) - pos) * self.negative_weight)), 1)
         params = {
             "objective": "binary", "metric": "auc", "learning_rate": p["learning_rate"],
-            "num_leaves": p["num_leaves"], "min_data_in_leaf": p["min_child_samples"],
+            "num_leaves": p["num_leaves"], "max_depth": p["max_depth"],
+            "min_data_in_leaf": p["min_child_samples"],
             "feature_fraction": 1.0, "bagging_fraction": 1.0, "lambda_l2": 1.0,
             "num_threads": p["n_jobs"], "seed": seed, "deterministic": True,
             "force_row_wise": True, "verbose": -1,

@@ -47,18 +47,24 @@ _NA = "<NA>"
 
 
 def group_features(matrix: np.ndarray, features: list[str], *, threshold: float = 0.3,
-                   max_group_size: int = 3, exclude: tuple[str, ...] = ()) -> list[list[str]]:
+                   max_group_size: int = 3, exclude: tuple[str, ...] = (),
+                   cardinality: dict[str, int] | None = None,
+                   max_cells: float | None = None) -> list[list[str]]:
     """Partition ``features`` into groups of interacting features.
 
     Pairs whose interaction is at least ``threshold`` x the largest off-diagonal
     entry are edges; edges join groups strongest first (connected components)
-    unless the merged group would exceed ``max_group_size``. Features in
+    unless the merged group would exceed ``max_group_size`` features or, with
+    ``cardinality`` (distinct values per feature) and ``max_cells``, a joint
+    table of more than ``max_cells`` cells (too sparse to estimate). Features in
     ``exclude`` are left out; every other feature is in exactly one group.
     """
     m = np.asarray(matrix, dtype=float)
     keep = [i for i, f in enumerate(features) if f not in exclude]
     parent = {i: i for i in keep}
     size = {i: 1 for i in keep}
+    cells = {i: float((cardinality or {}).get(features[i], 1)) for i in keep}
+    cap = float("inf") if max_cells is None else max_cells
 
     def root(i: int) -> int:
         while parent[i] != i:
@@ -73,9 +79,11 @@ def group_features(matrix: np.ndarray, features: list[str], *, threshold: float 
             if v < threshold * top:
                 break
             ri, rj = root(i), root(j)
-            if ri != rj and size[ri] + size[rj] <= max_group_size:
+            if ri != rj and size[ri] + size[rj] <= max_group_size and (
+                    cells[ri] * cells[rj] <= cap):
                 parent[rj] = ri
                 size[ri] += size[rj]
+                cells[ri] *= cells[rj]
     groups: dict[int, list[str]] = {}
     for i in keep:
         groups.setdefault(root(i), []).append(features[i])
@@ -99,6 +107,11 @@ class FeatureBinner:
             qs = np.quantile(v, np.linspace(0, 1, self.n_bins + 1)[1:-1]) if len(v) else []
             self.edges[f] = np.unique(np.asarray(qs, dtype=float))
         return self
+
+    def cardinality(self, df: pd.DataFrame) -> dict[str, int]:
+        """Distinct tokens per feature in ``df``."""
+        tok = self.transform(df)
+        return {f: int(tok[f].nunique()) for f in self.features}
 
     def transform(self, df: pd.DataFrame) -> pd.DataFrame:
         x = coerce_features(self.schema, df, self.features)

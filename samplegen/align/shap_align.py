@@ -28,7 +28,7 @@ import pandas as pd
 from samplegen.align.attribution import AttributionModel, as_strings
 from samplegen.align.base import Aligner, AlignReport, effective_sample_size
 from samplegen.align.filter import AttributionFilter
-from samplegen.align.importance import ImportanceWeighter, group_features
+from samplegen.align.importance import FeatureBinner, ImportanceWeighter, group_features
 from samplegen.align.sampling import stratified_draw
 from samplegen.errors import UsageError
 from samplegen.schema import Schema
@@ -48,14 +48,15 @@ class ShapAligner(Aligner):
                  interaction_rows: int = 500, n_bins: int = 5, label_power: float = 1.0,
                  max_weight_ratio: float = 100.0, prior_strength: float = 20.0,
                  alpha: float = 1.0, k: int = 5, min_reference: int = 30,
-                 density_rows: int = 50_000, n_estimators: int = 200, n_jobs: int = 1,
+                 min_cell_rows: float = 5.0, density_rows: int = 50_000, n_estimators: int = 200, n_jobs: int = 1,
                  strict: bool = False):
         super().__init__(use_filter=use_filter, use_weights=use_weights, pass_share=pass_share,
                          interaction_threshold=interaction_threshold,
                          max_group_size=max_group_size, interaction_rows=interaction_rows,
                          n_bins=n_bins, label_power=label_power,
                          max_weight_ratio=max_weight_ratio, prior_strength=prior_strength,
-                         alpha=alpha, k=k, min_reference=min_reference, density_rows=density_rows,
+                         alpha=alpha, k=k, min_reference=min_reference, min_cell_rows=min_cell_rows,
+                         density_rows=density_rows,
                          n_estimators=n_estimators, n_jobs=n_jobs, strict=strict)
         if not (use_filter or use_weights):
             raise UsageError("the shap aligner needs use_filter=True or use_weights=True. Fix: use "
@@ -81,9 +82,15 @@ class ShapAligner(Aligner):
             self.interactions = self.model.interaction_matrix(
                 real.iloc[rows], max_rows=p["interaction_rows"], seed=seed)
             exclude = (schema.category,) if schema.category else ()
+            y = pd.to_numeric(real[label], errors="coerce").fillna(0).to_numpy()
+            positives = real.iloc[np.flatnonzero(y == 1)]
+            card = FeatureBinner(schema, self.model.features, p["n_bins"]).fit(
+                positives).cardinality(positives)
             self.groups = group_features(self.interactions, self.model.features,
                                          threshold=p["interaction_threshold"],
-                                         max_group_size=p["max_group_size"], exclude=exclude)
+                                         max_group_size=p["max_group_size"], exclude=exclude,
+                                         cardinality=card,
+                                         max_cells=max(len(positives) / p["min_cell_rows"], 4))
             self._seconds["interactions"] = time.perf_counter() - t
             t = time.perf_counter()
             dens = _balanced_rows(real[label].to_numpy(), p["density_rows"],

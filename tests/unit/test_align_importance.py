@@ -91,3 +91,13 @@ def test_score_is_zero_for_filtered_rows(fitted):
     s = aligner.score(pool)
     assert np.all(np.isfinite(s)) and np.all(s >= 0)
     assert np.all(s[planted] == 0)
+
+
+def test_group_features_respects_the_cell_cap():
+    f = ["a", "b", "c"]
+    m = np.zeros((3, 3))
+    m[0, 1] = m[1, 0] = 1.0
+    m[1, 2] = m[2, 1] = 0.9
+    card = {"a": 10, "b": 10, "c": 2}
+    assert group_features(m, f, cardinality=card, max_cells=50) == [["a"], ["b", "c"]]
+    assert group_features(m, f, cardinality=card, max_cells=200) == [["a", "b", "c"]]
