@@ -255,6 +255,9 @@ def _read_hf(p: Path, split: str | None = None) -> pd.DataFrame:
 def known_defaults(df: pd.DataFrame, fmt: str, *, has_header: bool = True) -> Loaded:
     """Wrap a raw frame with its format's default labels, category, roles and entities."""
     cols = [str(c) for c in df.columns]
+    for c in _code_columns(fmt, cols):  # codes are strings (a DataFrame may hold ints)
+        if c in df.columns and not pd.api.types.is_object_dtype(df[c]):
+            df[c] = df[c].map(_code_str).astype(object)
     if fmt in ("ali-ccp", "aitm", "esmm-txt"):
         conv = "purchase" if "purchase" in cols else "ctcvr"
         roles = alicpp_roles(cols)
@@ -289,6 +292,14 @@ def known_defaults(df: pd.DataFrame, fmt: str, *, has_header: bool = True) -> Lo
                        "unclicked impressions), conversion = buy; cart and fav are "
                        "auxiliary labels."])
     return Loaded(df, fmt)
+
+
+def _code_str(v: Any) -> str | None:
+    if v is None or (isinstance(v, float) and v != v):
+        return None
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
 
 
 def _consistent(df: pd.DataFrame, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -213,3 +213,39 @@ def test_full_schema_object_with_flags():
     base = load_source(_table()).schema
     src = load_source(_table(), schema=base, category="city")
     assert src.schema.category == "city" and src.schema["item_category"].role == Role.ITEM
+
+
+def test_chunks_for_jsonl_hf_and_coercion(tmp_path):
+    import datasets
+
+    df = pd.concat([_table()] * 3, ignore_index=True)
+    df.to_json(tmp_path / "t.jsonl", orient="records", lines=True)
+    assert [len(c) for c in iter_source_chunks(tmp_path / "t.jsonl", 10)] == [10, 8]
+    datasets.Dataset.from_pandas(df).save_to_disk(str(tmp_path / "hf"))
+    assert [len(c) for c in iter_source_chunks(tmp_path / "hf", 7)] == [7, 7, 4]
+    sch = load_source(df).schema
+    chunk = next(iter_source_chunks(tmp_path / "t.jsonl", 5, schema=sch))
+    assert chunk["click"].dtype == "int64" and chunk["city"].tolist()[0] == "Sanya, Hainan"
+    (tmp_path / "log.csv").write_text(TAOBAO_LOG)
+    with pytest.raises(DataError, match="cannot be streamed"):
+        next(iter_source_chunks(tmp_path / "log.csv", 5))
+
+
+def test_known_format_detected_from_a_dataframe(tmp_path):
+    raw = pd.DataFrame({"click": [0, 1, 1, 0], "purchase": [0, 1, 0, 0], "101": [5, 5, 6, 6],
+                        "124": [1, 1, 2, 2], "205": [7, 8, 7, 9], "206": [3, 4, 3, 3],
+                        "301": [1, 1, 2, 1]})
+    src = load_source(raw)
+    assert src.meta["format"] == "ali-ccp" and src.schema.category == "206"
+    assert src.table["206"].tolist() == ["3", "4", "3", "3"]
+    assert src.schema.entity("user").attributes == ["124"]
+
+
+def test_alicpp_codes_from_an_int_dataframe_stay_categorical():
+    n = 30
+    raw = pd.DataFrame({"click": [1, 0] * 15, "purchase": [1, 0, 0, 0, 0, 0] * 5,
+                        "101": range(n), "205": [100 + i for i in range(n)],
+                        "206": [float(i % 25) for i in range(n)]})
+    sch = load_source(raw).schema
+    assert sch["206"].type.value == "categorical" and len(sch["206"].values) == 25
+    assert "7" in sch["206"].values
