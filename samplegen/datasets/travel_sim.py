@@ -79,6 +79,7 @@ import pandas as pd
 from samplegen.datasets.base import Source
 from samplegen.datasets.travel_sim_model import (
     DAY,
+    Rows,
     calibrate,
     draw_global_labels,
     draw_labels,
@@ -100,6 +101,8 @@ from samplegen.datasets.travel_sim_world import (
     PRICE_BANDS,
     STARS,
     WEEKDAYS,
+    Items,
+    Users,
     make_items,
     make_users,
 )
@@ -224,7 +227,7 @@ def _cat(codes: np.ndarray, values: list[str] | pd.CategoricalDtype) -> pd.Categ
     return pd.Categorical.from_codes(codes, categories=values)
 
 
-def _frame(rows, users, items, start: pd.Timestamp, labels: dict[str, np.ndarray],
+def _frame(rows: Rows, users: Users, items: Items, start: pd.Timestamp, labels: dict[str, np.ndarray],
            ids: tuple[pd.CategoricalDtype, pd.CategoricalDtype]) -> pd.DataFrame:
     """Assemble the human-readable table from row codes (string columns as 'category')."""
     u, i = rows.user, rows.item

@@ -104,7 +104,8 @@ def _draw_categories(t: np.ndarray, launch_s: list[float | None],
     return out
 
 
-def _predictors(t, user, item, category, platform, hour, weekday, users: Users,
+def _predictors(t: np.ndarray, user: np.ndarray, item: np.ndarray, category: np.ndarray,
+                platform: np.ndarray, hour: np.ndarray, weekday: np.ndarray, users: Users,
                 items: Items) -> Rows:
     """Structural linear predictors (shared across categories plus per-category effects)."""
     f32 = np.float32
