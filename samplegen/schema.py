@@ -403,12 +403,13 @@ def _numeric(name: str, s: pd.Series, role: Role, nullable: bool) -> Column:
                   decimals=decimals, integer=is_int, nullable=nullable)
 
 
-def _decimals(x: np.ndarray, cap: int = 6) -> int:
+def _decimals(x: np.ndarray, cap: int = 6) -> int | None:
+    """Fewest decimals that represent every value exactly; None when more than ``cap`` are needed."""
     sample = x[: 2000]
     for d in range(cap + 1):
         if np.allclose(np.round(sample, d), sample, rtol=0, atol=10 ** -(cap + 2)):
             return d
-    return cap
+    return None
 
 
 def _to_str(v: Any) -> str:
