@@ -1,0 +1,124 @@
+"""Report figures as inline PNG data URIs (matplotlib, Agg backend, no files)."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+__all__ = ["to_data_uri", "distribution_plot", "heatmap", "dcr_histogram", "shap_comparison"]
+
+_REAL = "#444444"
+_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+           "#17becf"]
+
+
+def to_data_uri(fig: plt.Figure, dpi: int = 72) -> str:
+    """PNG bytes of ``fig`` as a ``data:image/png;base64,...`` URI (the figure is closed)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def distribution_plot(column: str, real: pd.Series, synthetic: dict[str, pd.Series],
+                      continuous: bool, max_values: int = 12) -> str:
+    """Real vs each synthetic set: frequency bars (categorical) or histograms (continuous)."""
+    fig, ax = plt.subplots(figsize=(4.6, 2.9))
+    if continuous:
+        r = pd.to_numeric(real, errors="coerce").dropna().to_numpy(dtype=float)
+        allv = [r] + [pd.to_numeric(s, errors="coerce").dropna().to_numpy(dtype=float)
+                      for s in synthetic.values()]
+        pooled = np.concatenate([v for v in allv if len(v)]) if any(len(v) for v in allv) \
+            else np.zeros(1)
+        edges = np.histogram_bin_edges(pooled, bins=20)
+        ax.hist(r, bins=edges, density=True, histtype="stepfilled", alpha=0.35, color=_REAL,
+                label="real")
+        for i, name in enumerate(synthetic):
+            ax.hist(allv[i + 1], bins=edges, density=True, histtype="step", linewidth=1.6,
+                    color=_COLORS[i % len(_COLORS)], label=name)
+        ax.set_ylabel("density")
+    else:
+        rs = real.astype(object).where(real.notna(), "NaN").astype(str)
+        freq = rs.value_counts(normalize=True)
+        values = list(freq.index[:max_values])
+        series = {"real": freq}
+        for name, s in synthetic.items():
+            ss = s.astype(object).where(s.notna(), "NaN").astype(str)
+            series[name] = ss.value_counts(normalize=True)
+            values += [v for v in series[name].index[:3] if v not in values]
+        values = values[: max_values + 3]
+        width = 0.8 / len(series)
+        x = np.arange(len(values))
+        for i, (name, f) in enumerate(series.items()):
+            color = _REAL if name == "real" else _COLORS[(i - 1) % len(_COLORS)]
+            ax.bar(x + i * width - 0.4 + width / 2, [f.get(v, 0.0) for v in values], width,
+                   color=color, label=name, alpha=0.8 if name == "real" else 1.0)
+        ax.set_xticks(x)
+        ax.set_xticklabels([v[:14] for v in values], rotation=45, ha="right", fontsize=7)
+        ax.set_ylabel("share of rows")
+    ax.set_title(column, fontsize=9)
+    ax.legend(fontsize=6, frameon=False)
+    ax.tick_params(labelsize=7)
+    return to_data_uri(fig)
+
+
+def heatmap(diff: pd.DataFrame, title: str) -> str:
+    """Diverging heatmap of association differences (synthetic - real) in [-1, 1]."""
+    n = len(diff)
+    size = min(9.0, 2.2 + 0.32 * n)
+    fig, ax = plt.subplots(figsize=(size, size * 0.85))
+    im = ax.imshow(diff.to_numpy(dtype=float), cmap="RdBu_r", vmin=-1, vmax=1)
+    ax.set_xticks(range(n))
+    ax.set_yticks(range(n))
+    ax.set_xticklabels([str(c)[:16] for c in diff.columns], rotation=90, fontsize=7)
+    ax.set_yticklabels([str(c)[:16] for c in diff.index], fontsize=7)
+    ax.set_title(title, fontsize=9)
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    return to_data_uri(fig)
+
+
+def dcr_histogram(dcr_train: np.ndarray, dcr_holdout: np.ndarray, baseline: np.ndarray,
+                  title: str) -> str:
+    """Histograms of synthetic rows' distance to the closest train / holdout row."""
+    fig, ax = plt.subplots(figsize=(4.8, 2.9))
+    pooled = np.concatenate([dcr_train, dcr_holdout, baseline])
+    edges = np.histogram_bin_edges(pooled, bins=25) if np.ptp(pooled) > 0 else 10
+    ax.hist(dcr_train, bins=edges, alpha=0.55, color="#d62728", label="synthetic -> train")
+    ax.hist(dcr_holdout, bins=edges, alpha=0.55, color="#1f77b4", label="synthetic -> holdout")
+    ax.hist(baseline, bins=edges, histtype="step", color=_REAL, linewidth=1.4,
+            label="holdout -> train (real baseline)")
+    ax.set_xlabel("distance to closest record", fontsize=8)
+    ax.set_ylabel("rows", fontsize=8)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=6, frameon=False)
+    ax.tick_params(labelsize=7)
+    return to_data_uri(fig)
+
+
+def shap_comparison(real: pd.Series, synthetic: dict[str, pd.Series], top: int = 15) -> str:
+    """Normalised mean |SHAP| per feature: real-trained vs each synthetic-trained model."""
+    order = real.sort_values(ascending=False).index[:top]
+    series = {"real-trained": real / real.sum() if real.sum() else real}
+    for name, s in synthetic.items():
+        series[f"{name} (TSTR)"] = s / s.sum() if s.sum() else s
+    fig, ax = plt.subplots(figsize=(5.2, 0.8 + 0.3 * len(order) * max(1, len(series) / 2)))
+    height = 0.8 / len(series)
+    y = np.arange(len(order))
+    for i, (name, s) in enumerate(series.items()):
+        color = _REAL if i == 0 else _COLORS[(i - 1) % len(_COLORS)]
+        ax.barh(y + i * height - 0.4 + height / 2, s.reindex(order).fillna(0).to_numpy(),
+                height, color=color, label=name)
+    ax.set_yticks(y)
+    ax.set_yticklabels([str(c)[:20] for c in order], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("share of mean |SHAP|", fontsize=8)
+    ax.legend(fontsize=6, frameon=False)
+    ax.tick_params(labelsize=7)
+    return to_data_uri(fig)
