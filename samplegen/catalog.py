@@ -143,21 +143,39 @@ def _reuse(df: pd.DataFrame, rows: np.ndarray, cat: EntityCatalog, conditions: d
     tcat = tc[cat.cat_attrs].astype(object).to_numpy() if cat.cat_attrs else None
     tnum = tc[cat.num_attrs].to_numpy(dtype=float) / cat._scale if cat.num_attrs else None
     tkey = tc[cat.entity.key].astype(object).to_numpy()
-    sub = df.iloc[rows]
-    rcat = sub[cat.cat_attrs].astype(object).to_numpy() if cat.cat_attrs else None
+    sub = df.iloc[rows].reset_index(drop=True)
     rnum = sub[cat.num_attrs].to_numpy(dtype=float) / cat._scale if cat.num_attrs else None
     rkey = sub[cat.entity.key].astype(object).to_numpy()
     pick = np.empty(len(rows), dtype=np.int64)
-    for i in range(len(rows)):
-        score = np.zeros(len(tc), dtype=float)
+    if cat.cat_attrs:
+        groups = sub[cat.cat_attrs].astype(object).fillna("\x00na").groupby(
+            cat.cat_attrs, sort=False).indices
+    else:
+        groups = {(): np.arange(len(sub))}
+    for gkey, pos in groups.items():
+        gkey = gkey if isinstance(gkey, tuple) else (gkey,)
+        score = np.zeros(len(tc))
         if tcat is not None:
-            score += 4.0 * (tcat == rcat[i]).sum(axis=1)
-        score += 2.0 * (tkey == rkey[i])
-        if tnum is not None:
-            d = np.nan_to_num(np.abs(tnum - rnum[i]), nan=1.0).sum(axis=1)
-            score -= np.minimum(d, 1.99) / len(cat.num_attrs) if len(cat.num_attrs) else 0
+            vals = np.array([None if v == "\x00na" else v for v in gkey], dtype=object)
+            score = 4.0 * (tcat == vals).sum(axis=1)
         best = np.flatnonzero(score >= score.max() - 1e-12)
-        pick[i] = best[0] if len(best) == 1 else best[rng.integers(len(best))]
+        first: dict[Any, int] = {}
+        for j, k in enumerate(tkey[best].tolist()):
+            first.setdefault(k, j)
+        # the row's own key among the best candidates: keep the key
+        hit = np.fromiter((first.get(k, -1) for k in rkey[pos].tolist()), dtype=np.int64,
+                          count=len(pos))
+        has = hit >= 0
+        pick[pos[has]] = best[hit[has]]
+        rest = pos[~has]
+        if len(rest) == 0:
+            continue
+        if tnum is not None and len(best) > 1:
+            d = np.nan_to_num(np.abs(tnum[best][None, :, :] - rnum[rest][:, None, :]),
+                              nan=1.0).sum(axis=2)
+            pick[rest] = best[np.argmin(d, axis=1)]
+        else:
+            pick[rest] = best[rng.integers(len(best), size=len(rest))]
     chosen = tc.iloc[pick]
     for col in cat.columns:
         df.loc[rows, col] = chosen[col].to_numpy()

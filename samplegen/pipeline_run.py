@@ -94,6 +94,8 @@ class Run:
         if existing is None:
             self._start()
         self.rd.clean_temporaries()
+        if self.progress is not None:
+            self.progress(0, sum(s.n for s in self.plan))
         self._fit_or_load()
         procs = self._spawn(workers - 1)
         try:
@@ -303,15 +305,19 @@ class Run:
 
     def _finalize_locked(self) -> dict[str, Any]:
         t0 = time.perf_counter()
+        dead: set[int] = set()  # targets whose top-up produced nothing: patience is spent
         for _ in range(MAX_TOPUP_ROUNDS):
             keep, reports, have = self._scan()
-            short = {t: tg.n - have[t] for t, tg in enumerate(self.targets) if have[t] < tg.n}
+            short = {t: tg.n - have[t] for t, tg in enumerate(self.targets)
+                     if have[t] < tg.n and t not in dead}
             if not short:
                 break
             seen = self._seen(None, keep)
             for t, k in short.items():
                 nxt = max(self.rd.done(), default=-1) + 1
                 self._make_chunk(ChunkSpec(nxt, t, k), before=None, seen=seen)
+                if self.rd.chunk_report(nxt).get("produced", 0) == 0:
+                    dead.add(t)
         keep, reports, have = self._scan()
         frames = (self.rd.read_chunk(i).loc[keep[i]] for i in self.rd.done())
         written = self.rd.write_merged(frames, arrow_schema(self.schema))

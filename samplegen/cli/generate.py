@@ -143,14 +143,20 @@ def _run(src: Any, generator: str, *, quiet: bool, generate: Any, params: dict[s
 
     if quiet:
         return generate(src, generator, generator_params=params, **kw)
-    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err_console, transient=False) as bar:
-        task = bar.add_task(f"{generator}: fitting", total=None)
+    bar = Progress("[progress.description]{task.description}", BarColumn(),
+                   MofNCompleteColumn(), TimeElapsedColumn(), console=err_console)
+    task: list[Any] = []
 
-        def tick(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total, description=f"{generator}: rows")
+    def tick(done: int, total: int) -> None:
+        if not task:  # inputs are valid and the model is ready: show the bar from here
+            bar.start()
+            task.append(bar.add_task(f"{generator}: rows", total=total))
+        bar.update(task[0], completed=done, total=total)
 
+    try:
         return generate(src, generator, generator_params=params, progress=tick, **kw)
+    finally:
+        bar.stop()
 
 
 def _params(items: list[str]) -> dict[str, Any]:

@@ -262,12 +262,14 @@ class Generator(ABC):
         """Everything needed to sample again; override to drop unpicklable parts."""
         return {k: v for k, v in self.__dict__.items() if k not in ("params", "last_report")}
 
-    def _matching_rows(self, table: pd.DataFrame,
-                       conditions: dict[str, Any]) -> tuple[pd.DataFrame, list[str]]:
-        """Real rows meeting ``conditions``; when none do, relax label conditions
-        (conversion, then click) and return the relaxed names (to be forced, and noted)."""
+    def _matching_rows(self, table: pd.DataFrame, conditions: dict[str, Any], *,
+                       min_rows: int = 1) -> tuple[pd.DataFrame, list[str]]:
+        """Real rows meeting ``conditions``; when fewer than ``min_rows`` do, relax the label
+        conditions (conversion, then click) and return the relaxed names (to be forced by
+        the caller; a sample note records it)."""
         assert self.schema is not None
         labels = [c for c in (self.schema.conversion, self.schema.click) if c in conditions]
+        best: tuple[np.ndarray, list[str]] | None = None
         for k in range(len(labels) + 1):
             relaxed = labels[:k]
             mask = np.ones(len(table), dtype=bool)
@@ -275,14 +277,19 @@ class Generator(ABC):
                 if col not in relaxed:
                     mask &= (table[col] == val).to_numpy()
             if mask.any():
-                if relaxed:
-                    self.sample_notes[self.condition_key(conditions)] = (
-                        f"no real rows meet all conditions; used rows meeting them without "
-                        f"{relaxed} and set {relaxed} to the asked values")
-                return table.loc[mask].reset_index(drop=True), relaxed
-        raise GeneratorError(f"{self.name}: no real training row meets {conditions} even without "
-                             "the label conditions. Fix: pick a target category that has rows in "
-                             "the training split.")
+                best = (mask, relaxed)
+                if mask.sum() >= min_rows:
+                    break
+        if best is None:
+            raise GeneratorError(f"{self.name}: no real training row meets {conditions} even "
+                                 "without the label conditions. Fix: pick a target category "
+                                 "that has rows in the training split.")
+        mask, relaxed = best
+        if relaxed:
+            self.sample_notes[self.condition_key(conditions)] = (
+                f"{int(mask.sum())} real rows meet the conditions without {relaxed} (fewer "
+                f"with them); used those rows and set {relaxed} to the asked values")
+        return table.loc[mask].reset_index(drop=True), relaxed
 
     @staticmethod
     def condition_key(conditions: dict[str, Any]) -> str:

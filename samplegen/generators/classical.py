@@ -67,12 +67,13 @@ class SmoteGenerator(Generator):
     def _sample_batch(self, n: int, conditions: dict[str, Any],
                       rng: np.random.Generator) -> pd.DataFrame:
         assert self.schema is not None
-        pool, relaxed = self._matching_rows(self._table, conditions)
+        k = int(self.params["k_neighbors"])
+        pool, relaxed = self._matching_rows(self._table, conditions, min_rows=k + 1)
         for col in relaxed:
             pool[col] = conditions[col]
         if len(pool) < 2:
             return pool.iloc[np.zeros(n, dtype=int)].reset_index(drop=True)
-        return _smote(pool, self._table, self.schema, n, int(self.params["k_neighbors"]), rng)
+        return _smote(pool, self._table, self.schema, n, k, rng)
 
 
 def _smote(pool: pd.DataFrame, table: pd.DataFrame, schema: Schema, n: int, k: int,
@@ -85,7 +86,7 @@ def _smote(pool: pd.DataFrame, table: pd.DataFrame, schema: Schema, n: int, k: i
     feats = [c for c in varying if schema[c].type != ColumnType.DATETIME]
     if not feats:
         return pool.iloc[rng.integers(0, len(pool), size=n)].reset_index(drop=True)
-    cats = [c for c in feats if schema[c].type == ColumnType.CATEGORICAL]
+    cats = [c for c in feats if schema[c].type == ColumnType.CATEGORICAL or schema[c].is_label]
     nums = [c for c in feats if c not in cats]
     # the majority class: other rows (imbalanced-learn needs two classes)
     other = table.sample(n=min(len(table), len(pool) + n + 1), replace=len(table) < len(pool) + n
