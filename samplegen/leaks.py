@@ -12,8 +12,8 @@ Three kinds of evidence, each reported as a :class:`Leak`:
   where the label is 1.
 
 Click is checked on all rows; conversion on the rows where it is defined (clicked
-rows) when a click column exists. Labels need at least ``min_positives`` positives
-and negatives for the statistical checks. :func:`apply_leak_policy` turns leaky
+rows) when a click column exists. The statistical checks run on distinct rows and
+need at least ``min_positives`` positives and negatives. :func:`apply_leak_policy` turns leaky
 columns into role ``ignore``; loading never does it by itself.
 """
 
@@ -73,8 +73,11 @@ def detect_leaks(
         raise UsageError(f"auc_threshold must be in (0.5, 1] (got {auc_threshold}).")
     if len(df) > max_rows:
         df = df.sample(n=max_rows, random_state=np.random.default_rng(seed).integers(2**31))
-    df = df.reset_index(drop=True)
     features = [c for c in schema.features if c in df.columns]
+    # repeated rows add no evidence (a sample with one negative copied 10 times would
+    # make every column that differs on it look perfectly predictive)
+    df = df.drop_duplicates(subset=features + [c for c in schema.labels if c in df.columns])
+    df = df.reset_index(drop=True)
     labels = _label_masks(df, schema)
     leaks: list[Leak] = []
     for col in features:
@@ -168,12 +171,12 @@ def _stat_leaks(s: pd.Series, y: np.ndarray, col: str, label: str, where: str,
     if present.any() and not present.all() and np.array_equal(present, y == 1):
         out.append(Leak(col, label, "nonzero_iff_label",
                         f"non-null and non-zero in {n_pos}/{n_pos} rows with {label}=1 and in "
-                        f"0/{n - n_pos} rows with {label}=0 ({where})", 1.0))
+                        f"0/{n - n_pos} rows with {label}=0 (distinct {where})", 1.0))
     score = _single_column_auc(s, y, ctype, seed)
     if score is not None and score >= threshold:
         how = "raw value" if ctype == ColumnType.NUMERICAL else "out-of-fold target encoding"
         out.append(Leak(col, label, "single_column_auc",
-                        f"alone predicts {label} with AUC {score:.3f} ({how}; {n} {where}, "
+                        f"alone predicts {label} with AUC {score:.3f} ({how}; {n} distinct {where}, "
                         f"{n_pos} positives)", round(score, 6)))
     return out
 

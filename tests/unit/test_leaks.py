@@ -35,7 +35,7 @@ def test_planted_leak_is_found_with_evidence_and_clean_columns_are_not():
     iff = kinds["nonzero_iff_label"]
     assert iff.label == "conversion" and iff.score == 1.0
     assert iff.evidence == (f"non-null and non-zero in {n_conv}/{n_conv} rows with conversion=1 "
-                            f"and in 0/{n_clicks - n_conv} rows with conversion=0 (clicked rows)")
+                            f"and in 0/{n_clicks - n_conv} rows with conversion=0 (distinct clicked rows)")
     auc = kinds["single_column_auc"]
     assert auc.score == 1.0 and "AUC 1.000" in auc.evidence and "raw value" in auc.evidence
     assert kinds["name"].evidence.startswith("the name contains 'spend'")
@@ -109,3 +109,11 @@ def test_guard_leaks_on_a_source():
     assert guarded.meta["leaks_ignored"] == ["spend_x"] and guarded.table is src.table
     kept, _ = guard_leaks(src, keep=["spend_x"])
     assert kept is src
+
+
+def test_duplicated_rows_are_not_evidence():
+    # 5 distinct clicked rows and one non-clicked row copied 6 times: x separates them
+    # perfectly, but on distinct rows there is only one negative
+    df = pd.DataFrame({"x": [0.1, 0.2, 0.3, 0.4, 0.5] + [9.0] * 6,
+                       "click": [1] * 5 + [0] * 6, "conversion": [0] * 11})
+    assert detect_leaks(df, infer_schema(df)) == []
