@@ -123,11 +123,11 @@ def _label_masks(df: pd.DataFrame,
     if ck and ck in df:
         y = pd.to_numeric(df[ck], errors="coerce")
         ok = y.isin([0, 1]).to_numpy()
-        out[ck] = (y[ok].to_numpy(dtype=int), ok, "all rows")
+        out[ck] = (y[ok].to_numpy(dtype=int), ok, "rows")
     if cv and cv in df:
         y = pd.to_numeric(df[cv], errors="coerce")
         ok = y.isin([0, 1]).to_numpy()
-        where = "all rows"
+        where = "rows"
         if ck and ck in df:
             ok &= (pd.to_numeric(df[ck], errors="coerce") == 1).to_numpy()
             where = "clicked rows"
@@ -176,8 +176,8 @@ def _stat_leaks(s: pd.Series, y: np.ndarray, col: str, label: str, where: str,
     if score is not None and score >= threshold:
         how = "raw value" if ctype == ColumnType.NUMERICAL else "out-of-fold target encoding"
         out.append(Leak(col, label, "single_column_auc",
-                        f"alone predicts {label} with AUC {score:.3f} ({how}; {n} distinct {where}, "
-                        f"{n_pos} positives)", round(score, 6)))
+                        f"alone predicts {label} with AUC {score:.3f} ({how}; {n} distinct "
+                        f"{where}, {n_pos} positives)", round(score, 6)))
     return out
 
 
