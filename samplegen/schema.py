@@ -477,7 +477,9 @@ def _problems(schema: Schema, df: pd.DataFrame, check_domains: bool) -> list[Pro
         problems.append(Problem(c, "is in the schema but not in the data.",
                                 "add the column or remove it from the schema file"))
     if schema.click is None:
-        problems.append(Problem(None, "no click label column.",
+        had = f" (conversion column {schema.conversion!r} found; conversion implies click)" \
+            if schema.conversion else ""
+        problems.append(Problem(None, f"no click label column{had}.",
                                 "name it with --click COL or role: click in the schema file"))
     if schema.conversion is None:
         problems.append(Problem(None, "no conversion label column.",
