@@ -71,7 +71,8 @@ def test_bad_inputs_exit_2_with_problem_and_fix(tmp_path, capsys):
     (tmp_path / "empty.csv").write_text("")
     cases.append(([str(tmp_path / "empty.csv")], ["empty.csv", "is empty", "Fix"]))
     good.drop(columns=["click"]).to_csv(tmp_path / "noclick.csv", index=False)
-    cases.append(([str(tmp_path / "noclick.csv")], ["no click label column", "--click"]))
+    cases.append(([str(tmp_path / "noclick.csv")], ["no click label column", "'purchase'",
+                                                          "--click"]))
     bad = good.copy()
     bad.loc[4, "click"] = 3
     bad.to_csv(tmp_path / "nonbinary.csv", index=False)
