@@ -7,7 +7,10 @@ distance between category centroids in SHAP space) until it holds at least
 positive. A row's distance is the mean Euclidean distance of its SHAP vector to
 its ``k`` nearest reference rows, divided by the reference's own scale (the
 median leave-one-out k-NN distance inside the reference), so that small and
-large references are comparable.
+large references are comparable. The category's own SHAP component is left out
+of the vectors: it is constant within a category, so against a neighbouring
+category's positives it would only add a fixed offset (and push a whole
+cold-start category out).
 
 The threshold is calibrated on *held-out* real positives (rows the attribution
 model and the reference never saw): it is the ``pass_share`` quantile of their
@@ -63,16 +66,17 @@ class AttributionFilter:
                             "--align cllm/none.")
         self.model, self.schema = model, schema
         self.category = schema.category if schema.category in real.columns else None
+        self._cols = np.array([j for j, f in enumerate(model.features) if f != self.category])
         rng = np.random.default_rng(seed)
         ref = real.iloc[ref_rows]
-        self._ref_shap = model.shap_values(ref)
+        self._ref_shap = self._shap(ref)
         self._ref_cat = self._cats(ref)
         self._neighbours = self._category_order(real, rng)
         self._pools: dict[str, tuple[NearestNeighbors, float, int]] = {}
         cal_rows = np.flatnonzero((y == 1) & held)
         if len(cal_rows) >= self.min_calibration:
             cal = real.iloc[cal_rows]
-            rel = self._relative(model.shap_values(cal), self._cats(cal))
+            rel = self._relative(self._shap(cal), self._cats(cal))
             self.calibration = f"{len(cal_rows)} held-out real positives"
         else:
             rel = self._loo_relative()
@@ -87,7 +91,7 @@ class AttributionFilter:
         """Relative distance of each row's SHAP vector to its category's real positives."""
         if len(df) == 0:
             return np.zeros(0)
-        return self._relative(self.model.shap_values(df), self._cats(df))
+        return self._relative(self._shap(df), self._cats(df))
 
     def passes(self, df: pd.DataFrame) -> np.ndarray:
         """True for rows within the calibrated threshold."""
@@ -100,6 +104,10 @@ class AttributionFilter:
                 "n_reference": int(len(self._ref_shap))}
 
     # ------------------------------------------------------------ internals
+    def _shap(self, df: pd.DataFrame) -> np.ndarray:
+        """SHAP vectors without the category's own component."""
+        return self.model.shap_values(df)[:, self._cols]
+
     def _cats(self, df: pd.DataFrame) -> np.ndarray:
         if self.category is None:
             return np.full(len(df), _ALL, dtype=object)
@@ -118,7 +126,7 @@ class AttributionFilter:
             if len(idx) > self.centroid_rows:
                 idx = np.sort(rng.choice(idx, self.centroid_rows, replace=False))
             take.append(idx)
-        sv = self.model.shap_values(real.iloc[np.concatenate(take)])
+        sv = self._shap(real.iloc[np.concatenate(take)])
         cent, start = [], 0
         for idx in take:
             cent.append(sv[start:start + len(idx)].mean(axis=0))
