@@ -18,7 +18,7 @@ from samplegen.errors import BackendError
 if TYPE_CHECKING:
     from samplegen.llm.constrained import RowConstraint
 
-__all__ = ["SamplingParams", "Backend", "BACKENDS", "get_backend", "ConstraintArg",
+__all__ = ["SamplingParams", "ChatPrompt", "Backend", "prompt_key", "BACKENDS", "get_backend", "ConstraintArg",
            "per_prompt_constraints"]
 
 
@@ -45,6 +45,19 @@ class SamplingParams:
         d = asdict(self)
         d["stop"] = list(self.stop)
         return d
+
+
+@dataclass(frozen=True)
+class ChatPrompt:
+    """A chat-style prompt: the user message and the start of the assistant's answer."""
+
+    user: str
+    assistant: str = ""
+
+
+def prompt_key(prompt: str | ChatPrompt) -> str:
+    """A text key of a prompt (for grouping equal prompts)."""
+    return prompt if isinstance(prompt, str) else prompt.user + "\x00" + prompt.assistant
 
 
 ConstraintArg = "RowConstraint | Sequence[RowConstraint | None] | None"

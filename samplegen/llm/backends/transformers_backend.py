@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from samplegen.errors import BackendError
-from samplegen.llm.base import SamplingParams, per_prompt_constraints
+from samplegen.llm.base import ChatPrompt, SamplingParams, per_prompt_constraints, prompt_key
 from samplegen.llm.guided import RowProgram, TokenTables
 from samplegen.llm.models import ModelRef, resolve_model
 
@@ -78,14 +78,14 @@ class TransformersBackend:
             self._tables = TokenTables(self.tokenizer)
         return self._tables
 
-    def count_tokens(self, text: str) -> int:
+    def count_tokens(self, text: str | ChatPrompt) -> int:
         return len(self.tokenizer.encode(self._format(text), add_special_tokens=False))
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name, "model": self.ref.to_dict() if self.ref else "in-memory",
                 "device": self.device, "batch_size": self.batch_size, "chat": self.chat}
 
-    def generate(self, prompts: Sequence[str], sampling: SamplingParams,
+    def generate(self, prompts: Sequence[str | ChatPrompt], sampling: SamplingParams,
                  constraint: Any = None) -> list[str]:
         """One completion per prompt; constrained rows follow their constraint exactly."""
         prompts = list(prompts)
@@ -93,7 +93,7 @@ class TransformersBackend:
         rng = np.random.default_rng(sampling.seed)
         out: list[str] = [""] * len(prompts)
         t0 = time.perf_counter()
-        order = sorted(range(len(prompts)), key=lambda i: prompts[i])  # group equal prompts
+        order = sorted(range(len(prompts)), key=lambda i: prompt_key(prompts[i]))  # group equal prompts
         for s in range(0, len(order), self.batch_size):
             idx = order[s:s + self.batch_size]
             free = [i for i in idx if cons[i] is None]
@@ -111,13 +111,17 @@ class TransformersBackend:
         return out
 
     # ------------------------------------------------------------- private
-    def _format(self, prompt: str) -> str:
-        if self.chat and getattr(self.tokenizer, "chat_template", None):
+    def _format(self, prompt: str | ChatPrompt) -> str:
+        user, assistant = (prompt, "") if isinstance(prompt, str) else (prompt.user,
+                                                                        prompt.assistant)
+        if (self.chat or isinstance(prompt, ChatPrompt)) and getattr(self.tokenizer,
+                                                                     "chat_template", None):
             return self.tokenizer.apply_chat_template(
-                [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True)
-        return prompt
+                [{"role": "user", "content": user}], tokenize=False,
+                add_generation_prompt=True) + assistant
+        return user + assistant
 
-    def _prompt_ids(self, prompt: str) -> list[int]:
+    def _prompt_ids(self, prompt: str | ChatPrompt) -> list[int]:
         ids = self.tokenizer.encode(self._format(prompt), add_special_tokens=False)
         if not ids:
             start = self.tokenizer.bos_token_id
@@ -165,7 +169,7 @@ class TransformersBackend:
         mask = torch.ones((n, len(body)), dtype=torch.long)
         return cache, mask
 
-    def _guided(self, prompts: list[str], cons: list[Any], sampling: SamplingParams,
+    def _guided(self, prompts: list[Any], cons: list[Any], sampling: SamplingParams,
                 rng: np.random.Generator) -> list[str]:
         from transformers import DynamicCache
 
@@ -173,7 +177,7 @@ class TransformersBackend:
         progs = [RowProgram(c, tables) for c in cons]
         heads = [p.start() for p in progs]
         pids = [self._prompt_ids(p) for p in prompts]
-        if len(set(prompts)) == 1 and len(prompts) > 1:
+        if len({prompt_key(p) for p in prompts}) == 1 and len(prompts) > 1:
             cache, mask = self._prefill_shared(pids[0], len(prompts))
             pending = [pids[0][-1:] + h for h in heads] if cache is not None else \
                 [pid + h for pid, h in zip(pids, heads, strict=True)]
@@ -191,7 +195,7 @@ class TransformersBackend:
                                                             sampling.top_p, rng)
         return [p.text() for p in progs]
 
-    def _free(self, prompts: list[str], sampling: SamplingParams,
+    def _free(self, prompts: list[Any], sampling: SamplingParams,
               rng: np.random.Generator) -> list[str]:
         """Unconstrained sampling until a stop string or the token limit."""
         from transformers import DynamicCache
