@@ -90,12 +90,16 @@ def dcr_histogram(dcr_train: np.ndarray, dcr_holdout: np.ndarray, baseline: np.n
     fig, ax = plt.subplots(figsize=(4.8, 2.9))
     pooled = np.concatenate([dcr_train, dcr_holdout, baseline])
     edges = np.histogram_bin_edges(pooled, bins=25) if np.ptp(pooled) > 0 else 10
-    ax.hist(dcr_train, bins=edges, alpha=0.55, color="#d62728", label="synthetic -> train")
-    ax.hist(dcr_holdout, bins=edges, alpha=0.55, color="#1f77b4", label="synthetic -> holdout")
-    ax.hist(baseline, bins=edges, histtype="step", color=_REAL, linewidth=1.4,
-            label="holdout -> train (real baseline)")
+    kw = {"bins": edges, "weights": None}
+    for values, color, label in ((dcr_train, "#d62728", "synthetic -> train"),
+                                 (dcr_holdout, "#1f77b4", "synthetic -> holdout")):
+        kw["weights"] = np.full(len(values), 1.0 / max(1, len(values)))
+        ax.hist(values, alpha=0.55, color=color, label=label, **kw)
+    kw["weights"] = np.full(len(baseline), 1.0 / max(1, len(baseline)))
+    ax.hist(baseline, histtype="step", color=_REAL, linewidth=1.4,
+            label="holdout -> train (real baseline)", **kw)
     ax.set_xlabel("distance to closest record", fontsize=8)
-    ax.set_ylabel("rows", fontsize=8)
+    ax.set_ylabel("share of rows", fontsize=8)
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=6, frameon=False)
     ax.tick_params(labelsize=7)

@@ -55,6 +55,7 @@ class QualityReport:
         sets = {name: _coerce_synthetic(schema, df) for name, df in synthetic_sets.items()}
         resolved, target_note = _resolve_targets(targets, train, holdout, sets, schema)
         ctx = EvalContext(train, holdout, schema, resolved, self.options)
+        prepare_s = time.perf_counter() - t0
         self.results = {name: self._run_set(ctx, name, df) for name, df in sets.items()}
         self.downstream = DownstreamLift().compute(validate_metrics, resolved)
         self.meta = {
@@ -65,6 +66,7 @@ class QualityReport:
                      **{f"synthetic:{n}": len(d) for n, d in sets.items()}},
             "options": {k: getattr(self.options, k) for k in self.options.__dataclass_fields__},
             "seconds": round(time.perf_counter() - t0, 2),
+            "prepare_seconds": round(prepare_s, 2),
             "python": platform.python_version(),
         }
         return self

@@ -17,7 +17,7 @@ from evaluators.encoding import row_keys
 from evaluators.metrics.base import Goal, Metric
 from evaluators.metrics.precision_recall import encode_pair
 
-__all__ = ["DCRShare", "ExactCopyRate", "NNDR", "nearest", "dcr_share", "nndr"]
+__all__ = ["DCRShare", "ExactCopyRate", "NNDR", "nearest", "dcr_share", "nndr", "copy_rate"]
 
 
 def nearest(reference: np.ndarray, query: np.ndarray, k: int = 1) -> np.ndarray:
@@ -82,8 +82,21 @@ class ExactCopyRate(Metric):
         cols = list(real_data.columns) if columns is None else list(columns)
         if len(synthetic_data) == 0:
             return float("nan")
-        real_keys = np.unique(row_keys(real_data, cols))
-        return float(np.isin(row_keys(synthetic_data, cols), real_keys).mean())
+        return copy_rate(real_data, synthetic_data, cols)
+
+
+def copy_rate(real: pd.DataFrame, query: pd.DataFrame, columns: list[str]) -> float:
+    """Share of ``query`` rows equal to some ``real`` row on ``columns`` (same dtypes)."""
+    if len(query) == 0:
+        return float("nan")
+    for c in columns:  # cheap pre-filter on low-cardinality columns (labels, category)
+        values = pd.unique(query[c])
+        if len(values) <= 10 and not pd.isna(values).any():
+            real = real[real[c].isin(values)]
+    if real.empty:
+        return 0.0
+    keys = np.unique(row_keys(real, columns))
+    return float(np.isin(row_keys(query, columns), keys).mean())
 
 
 class NNDR(Metric):

@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 
 from evaluators.context import EvalContext, match
-from evaluators.encoding import row_keys
-from evaluators.metrics.privacy import DCRShare, dcr_share, nearest, nndr
+from evaluators.metrics.privacy import DCRShare, copy_rate, dcr_share, nearest, nndr
 from evaluators.properties.base import Property, PropertyResult, mean_score
 from samplegen.errors import UsageError
 
@@ -70,12 +69,8 @@ class Privacy(Property):
         base = nearest(tx, hx, k=2)
         copy_cols = [c for c in ctx.features + ctx.schema.labels
                      if c in synthetic.columns and c in ctx.train.columns]
-        key = "train_row_keys:" + "|".join(copy_cols)
-        if key not in ctx.cache:
-            ctx.cache[key] = np.unique(row_keys(ctx.train, copy_cols))
-        train_keys = ctx.cache[key]
-        copy_syn = float(np.isin(row_keys(synthetic, copy_cols), train_keys).mean())
-        copy_base = float(np.isin(row_keys(ctx.holdout, copy_cols), train_keys).mean())
+        copy_syn = copy_rate(ctx.train, synthetic, copy_cols)
+        copy_base = copy_rate(ctx.train, ctx.sample(hold_pool, opts.max_rows, salt=5), copy_cols)
         excess = max(0.0, copy_syn - copy_base)
         summary = {
             "dcr_share_closer_to_train": share,
@@ -92,7 +87,7 @@ class Privacy(Property):
         details = pd.DataFrame({"metric": list(summary), "value": list(summary.values())})
         score = mean_score([DCRShare.normalize(share), 1.0 - excess])
         notes.append(f"exact copies: synthetic rows equal to a training row on {copy_cols}; "
-                     "baseline: the same rate for real holdout rows (chance collisions)")
+                     "baseline: the same rate for real holdout rows of the pool (chance collisions)")
         notes.append("NNDR: nearest / second-nearest training distance (low = close to one "
                      "particular row); baseline: holdout rows")
         return PropertyResult(self.name, score, details, summary, notes,
