@@ -86,3 +86,16 @@ def test_shap_aligner_shortfall_refills_or_raises():
         real, schema)
     with pytest.raises(UsageError, match="attribution filter"):
         strict.select(pool, 590)
+
+
+@pytest.mark.parametrize("method", ["shap", "cllm"])
+def test_tables_without_a_category_column(method):
+    from samplegen.schema import infer_schema
+
+    real, _, pool, planted = toy()
+    real, pool = real.drop(columns=["item_category"]), pool.drop(columns=["item_category"])
+    schema = infer_schema(real)
+    assert schema.category is None
+    sel, rep = get_aligner(method, n_estimators=40).fit(real, schema).select(pool, 100, seed=0)
+    assert len(sel) == 100 and planted[sel.index.to_numpy()].mean() < 0.05
+    assert list(rep.per_category) == [""]
