@@ -13,7 +13,7 @@ import pandas as pd
 
 from evaluators.context import EvalContext, ReportOptions
 from evaluators.properties import DownstreamLift, default_properties, load_validate_metrics
-from evaluators.properties.base import PropertyResult, _clean, mean_score
+from evaluators.properties.base import PropertyResult, mean_score, to_jsonable
 from evaluators.properties.privacy import check_holdout
 from samplegen.errors import SamplegenError, UsageError
 from samplegen.schema import Schema
@@ -155,7 +155,7 @@ class QualityReport:
         """Every number of the report (JSON-ready)."""
         self._check_generated()
         scores = self.get_scores()
-        return _clean({
+        return to_jsonable({
             "meta": self.meta,
             "sets": {n: {"score": scores[n],
                          "properties": {k: r.to_dict() for k, r in res.items()}}

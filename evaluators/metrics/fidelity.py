@@ -24,6 +24,7 @@ __all__ = [
     "CorrelationSimilarity",
     "ContingencySimilarity",
     "association",
+    "discretize",
 ]
 
 
@@ -81,7 +82,8 @@ class ContingencySimilarity(Metric):
     """1 - total variation distance of the two-way contingency table.
 
     Numerical columns named in ``continuous_columns`` are cut into
-    ``bins`` equal-width bins fitted on the real data.
+    ``bins`` equal-width bins fitted on the real data; ``prepared=True`` skips
+    that step for frames already passed through :func:`discretize`.
     """
 
     name = "ContingencySimilarity"
@@ -90,11 +92,13 @@ class ContingencySimilarity(Metric):
     @classmethod
     def compute(cls, real_data: pd.DataFrame, synthetic_data: pd.DataFrame, *,
                 continuous_columns: list[str] | None = None, bins: int = 10,
-                **kwargs: object) -> float:
+                prepared: bool = False, **kwargs: object) -> float:
         if real_data.empty or synthetic_data.empty:
             return float("nan")
-        r, s = _binned_pair(real_data, synthetic_data, continuous_columns or [], bins)
-        return _quiet(_Contingency.compute, r, s)
+        if not prepared:
+            real_data, synthetic_data = discretize(real_data, synthetic_data,
+                                                   continuous_columns or [], bins)
+        return _quiet(_Contingency.compute, real_data, synthetic_data)
 
 
 def _constant(df: pd.DataFrame) -> bool:
@@ -105,8 +109,9 @@ def _cat(s: pd.Series) -> pd.Series:
     return s.astype(object).where(s.notna(), "__nan__").astype(str)
 
 
-def _binned_pair(real: pd.DataFrame, syn: pd.DataFrame, continuous: list[str],
-                 bins: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def discretize(real: pd.DataFrame, syn: pd.DataFrame, continuous: list[str],
+               bins: int = 10) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Both frames as strings: continuous columns binned on the real range, missing = a value."""
     r, s = real.copy(), syn.copy()
     for c in r.columns:
         if c in continuous:

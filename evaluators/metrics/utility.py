@@ -47,8 +47,8 @@ def predict(model, x: pd.DataFrame) -> np.ndarray:  # noqa: ANN001
 def tstr_frame(real: pd.DataFrame, synthetic: pd.DataFrame, target: str
                ) -> tuple[pd.DataFrame, str]:
     """The TSTR training rows: synthetic rows, plus real rows of any class they lack."""
-    classes = set(pd.unique(synthetic[target].dropna()))
-    missing = [c for c in pd.unique(real[target].dropna()) if c not in classes]
+    classes = {_plain(v) for v in pd.unique(synthetic[target].dropna())}
+    missing = [_plain(c) for c in pd.unique(real[target].dropna()) if _plain(c) not in classes]
     if not missing:
         return synthetic, "trained on synthetic rows only"
     filler = real[real[target].isin(missing)]
@@ -98,3 +98,8 @@ class AugmentedAUC(Metric):
         feats = features or [c for c in real_data.columns if c != target]
         train = pd.concat([real_data, synthetic_data], ignore_index=True)
         return _score(train, test_data, feats, target, real_data, classifier, seed)
+
+
+def _plain(v: object) -> object:
+    """numpy scalars as Python values (readable in notes)."""
+    return v.item() if hasattr(v, "item") else v

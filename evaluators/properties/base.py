@@ -11,7 +11,7 @@ import pandas as pd
 
 from evaluators.context import EvalContext
 
-__all__ = ["Property", "PropertyResult", "mean_score"]
+__all__ = ["Property", "PropertyResult", "mean_score", "to_jsonable"]
 
 
 @dataclass
@@ -34,11 +34,11 @@ class PropertyResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (NaN -> None)."""
         return {
-            "score": _clean(self.score),
-            "summary": _clean(self.summary),
+            "score": to_jsonable(self.score),
+            "summary": to_jsonable(self.summary),
             "notes": list(self.notes),
             "seconds": round(self.seconds, 3),
-            "details": _clean(self.details.to_dict(orient="records")),
+            "details": to_jsonable(self.details.to_dict(orient="records")),
         }
 
 
@@ -69,11 +69,12 @@ def mean_score(values: Any) -> float:
     return float(arr.mean()) if len(arr) else float("nan")
 
 
-def _clean(obj: Any) -> Any:
+def to_jsonable(obj: Any) -> Any:
+    """``obj`` with numpy scalars as Python values and NaN/inf as None (strict JSON)."""
     if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
+        return [to_jsonable(v) for v in obj]
     if isinstance(obj, (np.integer,)):
         return int(obj)
     if isinstance(obj, (np.floating, float)):
@@ -82,7 +83,7 @@ def _clean(obj: Any) -> Any:
     if isinstance(obj, np.bool_):
         return bool(obj)
     if isinstance(obj, np.ndarray):
-        return _clean(obj.tolist())
+        return to_jsonable(obj.tolist())
     if obj is pd.NA or obj is pd.NaT:
         return None
     return obj

@@ -15,6 +15,7 @@ from evaluators.metrics.fidelity import (
     KSComplement,
     TVComplement,
     association,
+    discretize,
 )
 from evaluators.properties.base import Property, PropertyResult, mean_score
 from samplegen.schema import ColumnType
@@ -128,15 +129,14 @@ class ColumnPairTrends(_Scoped):
         if len(pairs) > ctx.options.max_pairs:
             notes.append(f"{len(pairs)} pairs; the first {ctx.options.max_pairs} are scored")
             pairs = pairs[: ctx.options.max_pairs]
+        real_d, syn_d = discretize(real_n, syn_n, cont)
         rows = []
         for a, b in pairs:
             if a in cont and b in cont:
                 v = CorrelationSimilarity.compute(real_n[[a, b]], syn_n[[a, b]])
                 rows.append((a, b, CorrelationSimilarity.name, v))
             else:
-                v = ContingencySimilarity.compute(
-                    real_n[[a, b]], syn_n[[a, b]],
-                    continuous_columns=[c for c in (a, b) if c in cont])
+                v = ContingencySimilarity.compute(real_d[[a, b]], syn_d[[a, b]], prepared=True)
                 rows.append((a, b, ContingencySimilarity.name, v))
         details = pd.DataFrame(rows, columns=["column_1", "column_2", "metric", "score"])
         heat_cols = cols[:25]

@@ -131,6 +131,11 @@ class Utility(Property):
         real_auc, tstr_auc = head["auc_real_only"], head["auc_tstr"]
         score = (float(np.clip((tstr_auc - 0.5) / (real_auc - 0.5), 0.0, 1.0))
                  if real_auc > 0.5 and np.isfinite(tstr_auc) else float("nan"))
+        if not real_auc > 0.5:
+            notes_extra = [f"real-only AUC {real_auc:.3f} <= 0.5 (too few positives?): the "
+                           "utility score is left empty"]
+        else:
+            notes_extra = []
         summary = {"auc_real_only": real_auc, "auc_real_plus_synthetic":
                    head["auc_real_plus_synthetic"], "auc_tstr": tstr_auc,
                    "lift_real_plus_synthetic": head["auc_real_plus_synthetic"] - real_auc,
@@ -140,9 +145,11 @@ class Utility(Property):
             summary["targets_lift_real_plus_synthetic"] = (tgt["auc_real_plus_synthetic"]
                                                            - tgt["auc_real_only"])
         notes = [task.note, f"TSTR: {models['tstr_note']}",
+                 "TSTR with real negatives partly rewards sets that avoid the negatives' dense "
+                 "regions; read it next to detection and fidelity",
                  "one fit per model (seed fixed); the downstream section has multi-seed ESMM "
                  "results when a validate metrics file is given"]
-        return PropertyResult(self.name, score, details, summary, notes)
+        return PropertyResult(self.name, score, details, summary, notes + notes_extra)
 
 
 _MODELS = ("real_only", "real_plus_synthetic", "tstr")

@@ -123,6 +123,7 @@ def run_report(src: Any, paths: list[str], *, out: Path | None = None,
                options: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build and save the report of ``paths`` against the loaded source; return a summary."""
     from evaluators import QualityReport, ReportOptions
+    from evaluators.properties.base import to_jsonable
     from samplegen.cli.align import read_synthetic
     from samplegen.integrity import check_provenance
     from samplegen.split import make_split
@@ -158,12 +159,12 @@ def run_report(src: Any, paths: list[str], *, out: Path | None = None,
                               "generate_s": round(t_gen, 2)}
     jpath, hpath = report.save(out)
     total = time.perf_counter() - t0
-    return {"html": str(hpath), "json": str(jpath), "scores": report.get_scores(),
+    return to_jsonable({"html": str(hpath), "json": str(jpath), "scores": report.get_scores(),
             "properties": {n: {k: r.score for k, r in res.items()}
                            for n, res in report.results.items()},
             "targets": report.meta["targets"],
             "seconds": {"load_split_read": round(t_load, 2), "generate": round(t_gen, 2),
-                        "total": round(total, 2)}}
+                        "total": round(total, 2)}})
 
 
 def _print(result: dict[str, Any]) -> None:

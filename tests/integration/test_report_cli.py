@@ -1,0 +1,135 @@
+"""`samplegen report` end to end on travel-sim with small synthetic sets."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from samplegen.cli import main
+from samplegen.datasets.travel_sim import load_travel_sim
+from samplegen.split import make_split
+
+N_IMPRESSIONS = "120000"
+SECTIONS = ("summary", "setup", "column-shapes", "pair-trends", "detection", "precision-recall",
+            "privacy", "utility", "attribution", "downstream")
+
+
+def _noisy_positives(n: int, seed: int) -> pd.DataFrame:
+    """Real training positives resampled with jittered price and hour (a stand-in generator)."""
+    src = load_travel_sim(int(N_IMPRESSIONS))
+    train, _, _ = make_split(src).frames(src)
+    pos = train[train[src.schema.conversion] == 1]
+    rng = np.random.default_rng(seed)
+    out = pos.sample(n, replace=True, random_state=seed).reset_index(drop=True)
+    out["item_price"] = np.round(out["item_price"].astype(float)
+                                 * rng.lognormal(0, 0.1, n)).astype(int)
+    out["hour"] = ((out["hour"].astype(int) + rng.integers(-1, 2, n)) % 24).astype("int8")
+    return out
+
+
+@pytest.fixture(scope="module")
+def sets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("sets")
+    run = root / "run-a"
+    run.mkdir()
+    _noisy_positives(400, 0).to_parquet(run / "synthetic.parquet")
+    (run / "manifest.json").write_text(json.dumps({"generator": "test-stand-in"}))
+    csv = root / "b.csv"
+    _noisy_positives(300, 1).to_csv(csv, index=False)
+    metrics = root / "metrics.json"
+    metrics.write_text(json.dumps({"seeds": [0, 1], "summary": [
+        {"arm": "+run-a", "metric": "cvr_auc@click-space[cat=cruise]", "category": "cruise",
+         "mean": 0.62, "std": 0.02, "delta": 0.03, "delta_std": 0.01, "n_seeds": 2}]}))
+    return {"run": run, "csv": csv, "metrics": metrics, "root": root}
+
+
+def test_report_two_sets_side_by_side(sets: dict[str, Path], tmp_path: Path,
+                                      capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "out"
+    code = main(["report", "travel-sim", "--n-impressions", N_IMPRESSIONS,
+                 "--synthetic", str(sets["run"]), str(sets["csv"]),
+                 "--validate-metrics", str(sets["metrics"]), "--targets", "cruise,visa",
+                 "--out", str(out), "--json"])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result["scores"]) == {"run-a", "b"}
+    assert result["targets"] == ["cruise", "visa"]
+    doc = json.loads((out / "report.json").read_text())
+    assert set(doc["sets"]) == {"run-a", "b"}
+    assert doc["downstream"]["summary"]["+run-a"]["mean_category_cvr_auc_delta"] == 0.03
+    props = doc["sets"]["run-a"]["properties"]
+    assert set(props) >= {"column_shapes", "column_shapes_targets", "detection", "privacy",
+                          "utility", "attribution", "precision_recall", "column_pair_trends"}
+    assert props["column_shapes"]["score"] > 0.8  # resampled real positives look real
+    assert props["privacy"]["summary"]["exact_copy_rate"] < 1.0
+    html = (out / "report.html").read_text()
+    srcs = re.findall(r'<img src="([^"]*)"', html)
+    assert len(srcs) >= 10 and all(s.startswith("data:image/png;base64,") for s in srcs)
+    assert not re.search(r'(src|href)="(https?:)?//', html)
+    for sid in SECTIONS:
+        assert f'<section id="{sid}">' in html
+    assert "cvr_auc@click-space[cat=cruise]" in html
+
+
+def test_report_defaults_to_the_run_directory(sets: dict[str, Path], tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(sets["run"], run)
+    assert main(["report", "travel-sim", "--n-impressions", N_IMPRESSIONS, "-s", str(run),
+                 "--targets", "cruise"]) == 0
+    assert (run / "report.html").is_file() and (run / "report.json").is_file()
+
+
+@pytest.mark.parametrize("case", ["missing-column", "empty", "no-such-path", "bad-metrics",
+                                  "no-set", "small-holdout"])
+def test_bad_input_exits_2_with_one_line(case: str, sets: dict[str, Path], tmp_path: Path,
+                                         capsys: pytest.CaptureFixture) -> None:
+    df = pd.read_parquet(sets["run"] / "synthetic.parquet")
+    args = ["report", "travel-sim", "--n-impressions", N_IMPRESSIONS, "--out", str(tmp_path)]
+    expect = {"missing-column": "lacks real column", "empty": "is empty",
+              "no-such-path": "does not exist", "bad-metrics": "does not exist",
+              "no-set": "no synthetic set", "small-holdout": "DCR"}[case]
+    if case == "missing-column":
+        p = tmp_path / "x.parquet"
+        df.drop(columns=["item_price"]).to_parquet(p)
+        args += ["-s", str(p)]
+    elif case == "empty":
+        p = tmp_path / "x.parquet"
+        df.iloc[:0].to_parquet(p)
+        args += ["-s", str(p)]
+    elif case == "no-such-path":
+        args += ["-s", str(tmp_path / "nope")]
+    elif case == "bad-metrics":
+        args += ["-s", str(sets["csv"]), "--validate-metrics", str(tmp_path / "m.json")]
+    elif case == "small-holdout":
+        args += ["-s", str(sets["csv"]), "--min-holdout", "10000000"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert expect in err and "Traceback" not in err
+
+
+def _browser() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+@pytest.mark.skipif(_browser() is None, reason="no headless Chromium installed (optional "
+                    "check; the data-URI test above covers embedding)")
+def test_html_renders_offline_in_headless_chromium(sets: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert main(["report", "travel-sim", "--n-impressions", N_IMPRESSIONS, "-s",
+                 str(sets["csv"]), "--targets", "cruise", "--out", str(out)]) == 0
+    shot = tmp_path / "shot.png"
+    subprocess.run([_browser(), "--headless", "--disable-gpu", "--no-sandbox",
+                    "--window-size=1400,6000", f"--screenshot={shot}",
+                    (out / "report.html").as_uri()], check=True, timeout=120,
+                   capture_output=True)
+    assert shot.is_file() and shot.stat().st_size > 50_000
