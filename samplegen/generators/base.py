@@ -236,7 +236,8 @@ class Generator(ABC):
         (d / _META_FILE).write_text(json.dumps(meta, indent=2, default=str))
         tmp = d / (_STATE_FILE + ".tmp")
         with open(tmp, "wb") as f:
-            pickle.dump(self._state(), f, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump({"params": self.params, "state": self._state()}, f,
+                        protocol=pickle.HIGHEST_PROTOCOL)
         tmp.replace(d / _STATE_FILE)
         return d
 
@@ -253,9 +254,10 @@ class Generator(ABC):
         klass = generator_class(meta["name"])
         if cls is not Generator and not issubclass(klass, cls):
             raise GeneratorError(f"{str(d)!r} holds a {meta['name']!r} generator, not {cls.name!r}.")
-        obj = klass(**meta["params"])
         with open(d / _STATE_FILE, "rb") as f:
-            obj._set_state(pickle.load(f))
+            saved = pickle.load(f)
+        obj = klass(**saved["params"])
+        obj._set_state(saved["state"])
         return obj
 
     def _state(self) -> dict[str, Any]:

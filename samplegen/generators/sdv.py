@@ -35,20 +35,30 @@ __all__ = ["SDVGenerator", "GaussianCopulaGenerator", "CTGANGenerator", "TVAEGen
 
 log = logging.getLogger(__name__)
 _TABLE = "t"
+_PROBE, _PROBE_SEED, _PROBE_TRIES = 20, 12345, 3
 
 
-def schema_to_metadata(schema: Schema, table: pd.DataFrame, *, max_key_categories: int = 200,
+def id_columns(schema: Schema, table: pd.DataFrame, max_key_categories: int) -> list[str]:
+    """Columns not worth modelling: row ids and entity keys with many values.
+
+    They are left out of the SDV model; keys are filled by the entity-catalog
+    step (a real entity with the sampled attributes), row ids with fresh values.
+    """
+    return [c.name for c in schema.columns
+            if (c.role == Role.ID and not c.key)
+            or (c.key and table[c.name].nunique() > max_key_categories)]
+
+
+def schema_to_metadata(schema: Schema, table: pd.DataFrame, *, skip: list[str] | None = None,
                        ) -> Any:
     """SDV ``Metadata`` from our schema (SDV's own detection guesses PII types)."""
     from sdv.metadata import Metadata
 
     cols: dict[str, dict[str, Any]] = {}
     for c in schema.columns:
-        if c.role == Role.ID and not c.key:
-            cols[c.name] = {"sdtype": "id"}
-        elif c.key and table[c.name].nunique() > max_key_categories:
-            cols[c.name] = {"sdtype": "id"}
-        elif c.is_label or c.type == ColumnType.CATEGORICAL:
+        if c.name in (skip or []):
+            continue
+        if c.is_label or c.type == ColumnType.CATEGORICAL:
             cols[c.name] = {"sdtype": "categorical"}
         elif c.type == ColumnType.DATETIME:
             cols[c.name] = {"sdtype": "datetime"}
@@ -82,7 +92,7 @@ class SDVGenerator(Generator):
     """Wraps one SDV single-table synthesizer."""
 
     synthesizer: ClassVar[str] = ""
-    default_params: ClassVar[dict[str, Any]] = {"max_tries_per_batch": 20,
+    default_params: ClassVar[dict[str, Any]] = {"max_tries_per_batch": 10,
                                                 "max_key_categories": 200}
 
     def _make(self, metadata: Any) -> Any:
@@ -100,11 +110,10 @@ class SDVGenerator(Generator):
         self.fit_note = (f"fitted on the {len(fit)} clicked training rows (of {len(table)})"
                          if self.fit_on_slice else f"fitted on all {len(fit)} training rows "
                          "(fewer than 10 clicked rows)")
-        fit = fit.reset_index(drop=True)
-        self._columns = list(fit.columns)
+        self._ids = id_columns(schema, fit, int(self.params["max_key_categories"]))
+        fit = fit.drop(columns=self._ids).reset_index(drop=True)
         self._modes: dict[str, str] = {}
-        meta = schema_to_metadata(schema, fit,
-                                  max_key_categories=int(self.params["max_key_categories"]))
+        meta = schema_to_metadata(schema, fit, skip=self._ids)
         with _quiet_seeded(seed):
             self._synth = self._make(meta)
             try:
@@ -115,22 +124,50 @@ class SDVGenerator(Generator):
 
     def _sample_batch(self, n: int, conditions: dict[str, Any],
                       rng: np.random.Generator) -> pd.DataFrame:
-        key = self.condition_key(conditions)
         seed = int(rng.integers(2**31 - 1))
-        mode = self._modes.get(key, "conditional")
-        if conditions and mode == "conditional":
-            out = self._conditional(n, conditions, seed)
-            if out is not None and len(out) > 0:
-                return out
-            self._modes[key] = "forced"
-            self.sample_notes[key] = ("SDV conditional sampling found no rows; sampled on the "
-                                      "label conditions and forced the other condition columns")
-        kept = {k: v for k, v in conditions.items() if k in self._label_cols}
-        out = self._conditional(n, kept, seed) if kept else self._plain(n, seed)
+        cols = self._mode(conditions)
+        sub = {k: conditions[k] for k in cols}
+        out = self._conditional(n, sub, seed) if sub else None
         if out is None or len(out) == 0:
             out = self._plain(n, seed)
         for k, v in conditions.items():
             out[k] = v
+        return self._fill_ids(out, seed)
+
+    def _mode(self, conditions: dict[str, Any]) -> tuple[str, ...]:
+        """Condition columns SDV can sample on, probed once per condition set with a fixed
+        seed (so the choice never depends on earlier calls): all of them, else the labels,
+        else click only, else none; the rest is forced after sampling (and noted)."""
+        key = self.condition_key(conditions)
+        if key in self._modes:
+            return self._modes[key]
+        assert self.schema is not None
+        labels = [c for c in (self.schema.click, self.schema.conversion) if c in conditions]
+        options: list[tuple[str, ...]] = []
+        for cols in (tuple(conditions), tuple(labels), tuple(labels[:1]), ()):
+            if cols not in options:
+                options.append(cols)
+        mode: tuple[str, ...] = ()
+        for cols in options:
+            if not cols:
+                break
+            out = self._conditional(_PROBE, {k: conditions[k] for k in cols}, _PROBE_SEED,
+                                    tries=_PROBE_TRIES)
+            if out is not None and len(out) >= _PROBE // 2:
+                mode = cols
+                break
+        self._modes[key] = mode
+        if set(mode) != set(conditions):
+            forced = [k for k in conditions if k not in mode]
+            self.sample_notes[key] = (f"SDV conditional sampling on {list(mode)} (the full "
+                                      f"conditions are too rare in the model); {forced} set "
+                                      "after sampling, entities re-matched by the catalog")
+        return mode
+
+    def _fill_ids(self, out: pd.DataFrame, seed: int) -> pd.DataFrame:
+        assert self.schema is not None
+        for c in self._ids:
+            out[c] = None if self.schema[c].key else [f"syn-{seed:x}-{i}" for i in range(len(out))]
         return out
 
     def _plain(self, n: int, seed: int) -> pd.DataFrame:
@@ -140,7 +177,8 @@ class SDVGenerator(Generator):
             out = self._synth.sample(num_rows=n)
         return out[_TABLE] if isinstance(out, dict) else out
 
-    def _conditional(self, n: int, conditions: dict[str, Any], seed: int) -> pd.DataFrame | None:
+    def _conditional(self, n: int, conditions: dict[str, Any], seed: int,
+                     tries: int | None = None) -> pd.DataFrame | None:
         from sdv.sampling import Condition
 
         with _quiet_seeded(None):
@@ -149,7 +187,7 @@ class SDVGenerator(Generator):
             try:
                 out = self._synth.sample_from_conditions(
                     [Condition(column_values=dict(conditions), num_rows=n)],
-                    max_tries_per_batch=int(self.params["max_tries_per_batch"]))
+                    max_tries_per_batch=tries or int(self.params["max_tries_per_batch"]))
             except Exception as e:  # noqa: BLE001 - "unable to sample" is a ValueError or worse
                 log.info("%s: conditional sampling failed for %s: %s", self.name, conditions, e)
                 return None
