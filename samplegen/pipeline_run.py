@@ -80,6 +80,7 @@ class Run:
     timings: dict[str, float] = field(default_factory=dict)
     _hashes: dict[int, np.ndarray] = field(default_factory=dict)
     _aligner: Any = None
+    _prov: dict[str, Any] | None = None
 
     @property
     def schema(self) -> Schema:
@@ -112,14 +113,9 @@ class Run:
         return RunResult(self.rd.path, self._finalize())
 
     def _start(self) -> None:
-        from samplegen.integrity import provenance_record, write_fit_rows
+        from samplegen.integrity import write_fit_rows
 
         self.rd.create()
-        prov = provenance_record(self.source, self.split)
-        prov.update({"split": self.split.to_dict(),
-                     "train_fingerprint": self.split.train_fingerprint(self.source),
-                     "basis": "generator, entity catalogs and copy checks use the training rows "
-                              "only"})
         write_fit_rows(self.rd.path, self.source, self.split)
         self.schema.save(self.rd.path / "schema.json")
         self.rd.write_manifest(self._manifest("running"))
@@ -128,9 +124,13 @@ class Run:
         from samplegen import __version__
         from samplegen.integrity import provenance_record
 
-        prov = provenance_record(self.source, self.split)
-        prov.update({"split": self.split.to_dict(),
-                     "train_fingerprint": self.config["train_fingerprint"]})
+        if self._prov is None:
+            self._prov = provenance_record(self.source, self.split)
+            self._prov.update({
+                "split": self.split.to_dict(), "train_fingerprint": self.config["train_fingerprint"],
+                "basis": "the generator, entity catalogs and copy checks saw the training rows "
+                         "only"})
+        prov = self._prov
         return {
             "samplegen_version": __version__, "status": status, "config_key": self.key,
             "updated": datetime.now(UTC).isoformat(timespec="seconds"),
