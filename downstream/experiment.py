@@ -49,16 +49,17 @@ class ExperimentResult:
     config: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        summ = self.summary.replace({np.nan: None}).to_dict(orient="records")
-        return {"protocol": _PROTOCOL, "arms": self.arms, "seeds": self.seeds,
-                "targets": self.targets, "config": self.config, "summary": summ,
-                "runs": self.runs}
+        """Strict-JSON-ready dict (NaN -> None)."""
+        summ = self.summary.to_dict(orient="records")
+        return _clean({"protocol": _PROTOCOL, "arms": self.arms, "seeds": self.seeds,
+                       "targets": self.targets, "config": self.config, "summary": summ,
+                       "runs": self.runs})
 
     def save(self, path: str | Path) -> Path:
         """Write the result as JSON (``metrics.json``)."""
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(json.dumps(_clean(self.to_dict()), indent=2, default=_json_safe))
+        p.write_text(json.dumps(self.to_dict(), indent=2, default=_json_safe, allow_nan=False))
         return p
 
     def table(self, metrics: Sequence[str] | None = None) -> pd.DataFrame:
