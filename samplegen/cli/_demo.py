@@ -23,6 +23,9 @@ from samplegen.errors import UsageError
 
 log = logging.getLogger(__name__)
 
+#: a per-category AUC needs enough positives to mean something
+MIN_TEST_CONVERSIONS = 30
+
 
 @dataclass
 class DemoConfig:
@@ -99,13 +102,22 @@ def run_demo(out: Path, cfg: DemoConfig, console: Any) -> pd.DataFrame:
     console.rule("[bold]4. quality report")
     report = _report(src, split, runs, targets, cfg, out)
 
-    table = summary_table(runs, metrics, report, targets)
+    measured = _measurable(test, src.schema, targets)
+    console.print(f"per-category AUC summarised over categories with >= {MIN_TEST_CONVERSIONS} "
+                  f"test conversions: {', '.join(measured) or 'none'}")
+    table = summary_table(runs, metrics, report, measured)
     (out / "summary.json").write_text(json.dumps({
         "table": table.replace({np.nan: None}).to_dict(orient="records"),
-        "targets": targets, "seconds": round(time.perf_counter() - t_start, 1),
+        "targets": targets, "measured_categories": measured, "seconds": round(time.perf_counter() - t_start, 1),
         "config": cfg.__dict__,
     }, indent=2, default=str))
     return table
+
+
+def _measurable(test: pd.DataFrame, schema: Any, targets: list[str]) -> list[str]:
+    """Targets with at least MIN_TEST_CONVERSIONS conversions in the (real) test rows."""
+    conv = test.groupby(test[schema.category].astype(str), observed=True)[schema.conversion].sum()
+    return [t for t in targets if conv.get(t, 0) >= MIN_TEST_CONVERSIONS]
 
 
 def _validate(src: Source, split: Any, runs: dict[str, MethodRun], targets: list[str],
