@@ -115,10 +115,11 @@ class Run:
     def _start(self) -> None:
         from samplegen.integrity import write_fit_rows
 
+        self.rd.path.mkdir(parents=True, exist_ok=True)
+        self.rd.write_manifest(self._manifest("running"))  # first: marks the folder as this run
         self.rd.create()
         write_fit_rows(self.rd.path, self.source, self.split)
         self.schema.save(self.rd.path / "schema.json")
-        self.rd.write_manifest(self._manifest("running"))
 
     def _manifest(self, status: str, **extra: Any) -> dict[str, Any]:
         from samplegen import __version__

@@ -116,7 +116,7 @@ class RunDir:
             raise RunDirError(f"--out {str(self.path)!r} is a file. Fix: pass a directory.")
         manifest = self.read_manifest()
         if manifest is None:
-            if any(self.path.iterdir()):
+            if any(not p.name.startswith(".") for p in self.path.iterdir()):
                 raise RunDirError(f"--out {str(self.path)!r} is not empty and holds no samplegen "
                                   "run. Fix: pass a new or empty directory.")
             return None
@@ -132,6 +132,7 @@ class RunDir:
         return manifest
 
     def create(self) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
         self.chunks.mkdir(parents=True, exist_ok=True)
         self.locks.mkdir(parents=True, exist_ok=True)
 

@@ -9,7 +9,7 @@ from samplegen.catalog import consistency_problems
 from samplegen.generators import Generator, generator_class, get_generator
 from samplegen.generators.validation import normalize, row_hashes
 
-FAST = {"epochs": 1}
+FAST = {"epochs": 1, "batch_size_train": 100}
 GENERATORS = {
     "oversample": {},
     "smote": {},
@@ -22,6 +22,17 @@ GENERATORS = {
 NAMES = [pytest.param(n, marks=pytest.mark.slow) if "epochs" in p else n
          for n, p in GENERATORS.items()]
 N = 40
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """Neural SDV models on a shared 2-core machine: one intra-op thread is faster."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
