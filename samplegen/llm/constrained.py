@@ -235,32 +235,41 @@ class RowConstraint:
         return _parse_by_constraint(self, text) is not None
 
 
+_NUMBER_TEXT = re.compile(r"-?\d+(?:\.\d+)?")
+
+
 def _parse_by_constraint(rc: RowConstraint, text: str) -> list[str] | None:
     pos, out = 0, []
     cands = rc.initial_candidates()
+    last = len(rc.fields) - 1
     for i, f in enumerate(rc.fields):
         head = (rc.pair_sep if i else "") + f.head + rc.is_sep
         if not text.startswith(head, pos):
             return None
         pos += len(head)
-        end = text.find(rc.pair_sep, pos) if i + 1 < len(rc.fields) else len(text)
-        if end < 0:
-            return None
-        value = text[pos:end]
-        allowed = rc.catalogs[f.catalog].allowed(cands[f.catalog], f.column) \
-            if f.catalog is not None else None
-        if f.choices is not None and value not in f.choices:
-            return None
-        if allowed is not None and value not in allowed:
-            return None
-        if f.choices is None and allowed is None:
+        allowed: Sequence[str] | None = f.choices
+        if f.catalog is not None:
+            in_cat = rc.catalogs[f.catalog].allowed(cands[f.catalog], f.column)
+            allowed = in_cat if f.choices is None else [v for v in in_cat if v in f.choices]
+        value = None
+        if allowed is not None:
+            for v in sorted(allowed, key=len, reverse=True):
+                end = pos + len(v)
+                if text.startswith(v, pos) and (text.startswith(rc.pair_sep, end) if i < last
+                                                else end == len(text)):
+                    value = v
+                    break
+        else:
             assert f.number is not None
-            if not f.number.feasible(value, complete=True):
-                return None
+            m = _NUMBER_TEXT.match(text, pos)
+            if m is not None and f.number.feasible(m.group(), complete=True):
+                value = m.group()
+        if value is None:
+            return None
         if f.catalog is not None:
             cands[f.catalog] = rc.catalogs[f.catalog].narrow(cands[f.catalog], f.column, value)
         out.append(value)
-        pos = end
+        pos += len(value)
     return out if pos == len(text) else None
 
 

@@ -42,6 +42,7 @@ LLM_PARAMS: dict[str, Any] = {
     "timeout": 120.0,
     "context_window": None,
     "vllm_python": None,
+    "threads": None,
 }
 
 
@@ -87,7 +88,10 @@ class LLMGenerator(Generator):
         """Keyword options for the backend named by the ``backend`` parameter."""
         p, name = self.params, self.params["backend"]
         if name == "transformers":
-            return {"batch_size": int(p["llm_batch_size"])}
+            opts: dict[str, Any] = {"batch_size": int(p["llm_batch_size"])}
+            if p.get("threads"):
+                opts["threads"] = int(p["threads"])
+            return opts
         if name == "openai":
             return {"base_url": p["base_url"], "api_key_env": p["api_key_env"],
                     "timeout": float(p["timeout"])}

@@ -145,7 +145,7 @@ class TransformersBackend:
         with torch.inference_mode():
             res = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
                              position_ids=pos.to(self.device), past_key_values=cache,
-                             use_cache=True)
+                             use_cache=True, logits_to_keep=1)
         self.stats["forward_passes"] += 1
         self.stats["tokens"] += int(new_mask.sum())
         return res.logits[:, -1, :].float().cpu().numpy(), mask, res.past_key_values
@@ -161,7 +161,8 @@ class TransformersBackend:
             return None, None
         ids = torch.tensor([body], device=self.device)
         with torch.inference_mode():
-            res = self.model(input_ids=ids, use_cache=True, past_key_values=cache)
+            res = self.model(input_ids=ids, use_cache=True, past_key_values=cache,
+                             logits_to_keep=1)
         self.stats["forward_passes"] += 1
         self.stats["tokens"] += len(body)
         cache = res.past_key_values
