@@ -21,7 +21,7 @@ import pandas as pd
 
 from downstream.adapters import read_run_dir, read_table
 from downstream.data import SYNTHETIC_COL, WEIGHT_COL
-from downstream.fit import ModelOptions, fit_esmm
+from downstream.fit import ModelOptions, auto_neg_rate, fit_esmm
 from downstream.globalrows import prepare_global_rows
 from downstream.provenance import check_synthetic_provenance
 from downstream.summary import summarize
@@ -159,6 +159,9 @@ def run_experiment(source: Source, split: Any,
         oracle = source.oracle.iloc[np.asarray(split.test)].reset_index(drop=True)
     arms = _arms(synth, glob)
     opts = options or ModelOptions()
+    if opts.neg_rate is None:  # one rate for every arm, from the real training rows
+        opts = ModelOptions.from_dict({**opts.__dict__,
+                                       "neg_rate": auto_neg_rate(train, schema.click)})
     if glob is not None and global_mode == "head":
         opts = ModelOptions.from_dict({**opts.__dict__, "global_mode": "head"})
     base_tc = train_config or TrainConfig()
