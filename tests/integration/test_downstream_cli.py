@@ -67,6 +67,7 @@ def test_missing_run_dir_and_nothing_to_compare_exit_2(tmp_path: Path) -> None:
     assert main(["validate", "travel-sim"]) == 2
 
 
+@pytest.mark.slow
 def test_validate_end_to_end_writes_tagged_metrics(tmp_path: Path, capsys, sim) -> None:
     src, train = sim
     pos = train[train["conversion"] == 1]
