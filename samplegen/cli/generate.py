@@ -76,6 +76,9 @@ def register(app: typer.Typer) -> None:
         invalid_conversions: InvalidConversionsOpt = InvalidConversions.error,
         header: HeaderOpt = None,
         n_impressions: NImpressionsOpt = None,
+        keep: Annotated[list[str] | None, typer.Option(
+            "--keep", help="Keep a column flagged as a label leak as a feature; repeatable.")]
+        = None,
         list_generators: Annotated[bool, typer.Option(
             "--list-generators", help="Print the generator names and exit.")] = False,
         as_json: JsonOpt = False,
@@ -115,6 +118,15 @@ def register(app: typer.Typer) -> None:
                 raise UsageError("SOURCE is missing. Fix: e.g. `samplegen generate travel-sim "
                                  "--generator sdv-gaussian-copula --n 2000 --out DIR`.")
             src = load_cli_source(source, n_impressions=n_impressions, **load_kw)
+        from samplegen.leaks import guard_leaks
+
+        src, leaks = guard_leaks(src, keep=keep or ())
+        ignored = src.meta.get("leaks_ignored") or []
+        if ignored and not as_json:
+            from samplegen.cli import err_console
+
+            err_console.print(f"[yellow]label leaks:[/] {', '.join(ignored)} set to role "
+                              "'ignore' (not features); --keep COL keeps one", highlight=False)
         out = out or Path("runs") / f"{_slug(src.name)}-{generator}-s{seed}"
         result = _run(src, generator, out=out, n=n, per_category=per_category, targets=targets,
                       seed=seed, resume=resume, epochs=epochs, align=align, workers=workers,

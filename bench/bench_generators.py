@@ -1,0 +1,207 @@
+"""Generator throughput and memory on travel-sim: GaussianCopula, CTGAN, TVAE; streaming RSS;
+kill -9 + resume of a large run.
+
+    .venv/bin/python bench/bench_generators.py [--quick] [--n-impressions N] [--rows 100000]
+        [--big 1000000] [--kill-rows 200000] [--epochs 5] [--threads 1] [--only gc,neural,...]
+
+Sections (each measured in a fresh process, so peak RSS is its own):
+
+* gc       GaussianCopula: fit on the training split (it models the clicked rows), raw SDV
+           sampling rows/s, and the full pipeline (validation, entities, dedupe, chunked
+           writing) for ``--rows`` positives of the sparse categories.
+* neural   CTGAN and TVAE: seconds per epoch (fit time / epochs) and sampling rows/s, raw and
+           validated.
+* memory   peak RSS of ``generate`` for ``--rows`` vs ``--big`` rows with GaussianCopula
+           (chunks stream to disk; target ratio <= 1.5x).
+* kill     ``--kill-rows`` rows with GaussianCopula, SIGKILL after a third of the chunks, then
+           ``resume=True``: exact count, unique rows.
+
+Writes only under a temporary folder; prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _child(code: str, *args: object, timeout: float = 7200) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True,
+                         text=True, env=env, cwd=ROOT, timeout=timeout)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-3000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+PRELUDE = """
+import json, resource, sys, time
+import torch
+torch.set_num_threads(int(sys.argv[1]))
+from samplegen.datasets.travel_sim import load_travel_sim
+from samplegen.split import make_split, sparse_categories
+src = load_travel_sim(n_impressions=int(sys.argv[2]), seed=0)
+split = make_split(src)
+train = src.table.iloc[split.train].reset_index(drop=True)
+S = src.schema
+targets = [t for t in sparse_categories(train, S).targets if t in set(train[S.category])]
+def rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+"""
+
+GC = PRELUDE + """
+from samplegen.generators import get_generator
+from samplegen.pipeline import generate
+rows, out = int(sys.argv[3]), sys.argv[4]
+t = time.perf_counter(); g = get_generator("sdv-gaussian-copula").fit(train, S, seed=0)
+fit = time.perf_counter() - t
+t = time.perf_counter(); raw = g._synth.sample(num_rows=rows); raw_s = time.perf_counter() - t
+t = time.perf_counter()
+r = generate(src, "sdv-gaussian-copula", out=out, n=rows, chunk_rows=10000,
+             generator_params={"batch_size": 5000}, split=split)
+gen_s = time.perf_counter() - t
+c = r.manifest["counts"]
+print(json.dumps({"fit_s": fit, "fit_rows": g.fit_rows, "clicked": int((train[S.click]==1).sum()),
+                  "raw_rows_s": rows / raw_s, "pipeline_s": gen_s, "pipeline_rows_s": rows / gen_s,
+                  "written": c["written"], "rejected": c["rejected_total"],
+                  "repaired": c["repaired"], "targets": len(targets),
+                  "pipeline_fit_s": r.manifest["timings"].get("fit_s")}))
+"""
+
+NEURAL = PRELUDE + """
+from samplegen.generators import get_generator
+name, epochs, rows = sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+t = time.perf_counter(); g = get_generator(name, epochs=epochs).fit(train, S, seed=0)
+fit = time.perf_counter() - t
+t = time.perf_counter(); g._synth.sample(num_rows=rows); raw = time.perf_counter() - t
+cond = {S.category: targets[-1], S.click: 1, S.conversion: 1}
+k = max(rows // 10, 100)
+t = time.perf_counter(); out = g.sample(k, cond, seed=1); val = time.perf_counter() - t
+print(json.dumps({"epochs": epochs, "fit_s": fit, "s_per_epoch": fit / epochs,
+                  "fit_rows": int((train[S.click] == 1).sum()), "raw_rows_s": rows / raw,
+                  "valid_rows_s": len(out) / val, "valid_rows": len(out),
+                  "target": targets[-1]}))
+"""
+
+MEM = PRELUDE + """
+from samplegen.pipeline import generate
+rows, out = int(sys.argv[3]), sys.argv[4]
+base = rss_mb()
+t = time.perf_counter()
+r = generate(src, "sdv-gaussian-copula", out=out, n=rows, chunk_rows=10000,
+             generator_params={"batch_size": 5000}, split=split)
+print(json.dumps({"rows": rows, "written": r.manifest["counts"]["written"],
+                  "peak_rss_mb": rss_mb(), "rss_before_generate_mb": base,
+                  "seconds": time.perf_counter() - t}))
+"""
+
+KILL_WORKER = PRELUDE + """
+from samplegen.pipeline import generate
+generate(src, "sdv-gaussian-copula", out=sys.argv[4], n=int(sys.argv[3]), chunk_rows=5000,
+         generator_params={"batch_size": 5000}, split=split, resume=True)
+print(json.dumps({}))
+"""
+
+KILL_CHECK = PRELUDE + """
+from samplegen.pipeline import generate
+t = time.perf_counter()
+r = generate(src, "sdv-gaussian-copula", out=sys.argv[4], n=int(sys.argv[3]), chunk_rows=5000,
+             generator_params={"batch_size": 5000}, split=split, resume=True)
+df = r.to_pandas()
+print(json.dumps({"written": len(df), "unique": int((~df.duplicated()).sum()),
+                  "status": r.manifest["status"], "add_up": r.manifest["counts"]["add_up"],
+                  "chunks": r.manifest["chunks"], "resume_s": time.perf_counter() - t}))
+"""
+
+
+def kill_and_resume(threads: int, n_imp: int, rows: int, tmp: Path) -> dict:
+    out = tmp / "kill"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.Popen([sys.executable, "-c", KILL_WORKER, str(threads), str(n_imp),
+                             str(rows), str(out)], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    want = max(1, (rows // 5000) // 3)
+    t0 = time.perf_counter()
+    while len(list((out / "chunks").glob("part-*.parquet"))) < want:
+        if proc.poll() is not None:
+            raise RuntimeError("the run ended before it could be killed")
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_at = len(list((out / "chunks").glob("part-*.parquet")))
+    res = _child(KILL_CHECK, threads, n_imp, rows, out)
+    res.update({"killed_after_chunks": killed_at, "first_session_s": time.perf_counter() - t0})
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--n-impressions", type=int, default=None)
+    ap.add_argument("--rows", type=int, default=None)
+    ap.add_argument("--big", type=int, default=None)
+    ap.add_argument("--kill-rows", type=int, default=None)
+    ap.add_argument("--epochs", type=int, default=None)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--only", default="gc,neural,memory,kill")
+    a = ap.parse_args()
+    q = a.quick
+    n_imp = a.n_impressions or (50_000 if q else 200_000)
+    rows = a.rows or (10_000 if q else 100_000)
+    big = a.big or (100_000 if q else 1_000_000)
+    kill_rows = a.kill_rows or (20_000 if q else 200_000)
+    epochs = a.epochs or (2 if q else 5)
+    only = set(a.only.split(","))
+    lines = [f"travel-sim n_impressions={n_imp}, torch threads={a.threads}", "",
+             "| measure | value |", "|---|---|"]
+
+    def row(k: str, v: str) -> None:
+        lines.append(f"| {k} | {v} |")
+        print(lines[-1], file=sys.stderr, flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="bench-gen-") as tmp:
+        t = Path(tmp)
+        if "gc" in only:
+            r = _child(GC, a.threads, n_imp, rows, t / "gc")
+            row("GaussianCopula fit (clicked training rows)",
+                f"{r['fit_s']:.1f} s on {r['clicked']} rows")
+            row("GaussianCopula raw SDV sampling", f"{r['raw_rows_s']:,.0f} rows/s")
+            row(f"GaussianCopula pipeline, {rows:,} validated rows over {r['targets']} targets",
+                f"{r['pipeline_s']:.1f} s ({r['pipeline_rows_s']:,.0f} rows/s; "
+                f"{r['rejected']} rejected; repaired {r['repaired']})")
+        if "neural" in only:
+            for name in ("sdv-ctgan", "sdv-tvae"):
+                r = _child(NEURAL, a.threads, n_imp, name, epochs, max(rows // 10, 1000))
+                row(f"{name} training", f"{r['s_per_epoch']:.2f} s/epoch ({r['epochs']} epochs "
+                    f"on {r['fit_rows']} clicked rows, incl. preprocessing)")
+                row(f"{name} sampling", f"raw {r['raw_rows_s']:,.0f} rows/s; validated "
+                    f"positives of {r['target']!r}: {r['valid_rows_s']:,.0f} rows/s")
+        if "memory" in only:
+            small = _child(MEM, a.threads, n_imp, rows, t / "m1")
+            large = _child(MEM, a.threads, n_imp, big, t / "m2")
+            ratio = large["peak_rss_mb"] / small["peak_rss_mb"]
+            row(f"peak RSS, GaussianCopula {rows:,} rows",
+                f"{small['peak_rss_mb']:.0f} MB ({small['seconds']:.0f} s)")
+            row(f"peak RSS, GaussianCopula {big:,} rows",
+                f"{large['peak_rss_mb']:.0f} MB ({large['seconds']:.0f} s)")
+            row("peak RSS ratio (target <= 1.5x)", f"{ratio:.2f}x")
+        if "kill" in only:
+            r = kill_and_resume(a.threads, n_imp, kill_rows, t)
+            ok = r["written"] == r["unique"] == kill_rows and r["status"] == "complete"
+            row(f"kill -9 after {r['killed_after_chunks']} chunks, then resume ({kill_rows:,} "
+                "rows)", f"{'OK' if ok else 'FAILED'}: {r['written']:,} rows, {r['unique']:,} "
+                f"unique, counts add up: {r['add_up']}, resume {r['resume_s']:.0f} s")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
