@@ -150,3 +150,11 @@ def test_merge_labels_takes_max_of_local_and_global() -> None:
     assert out["conversion"].tolist() == [1, 0, 1]
     assert out["click"].tolist() == [1, 0, 1]
     assert out["global_conversion"].tolist() == [1, 0, 0]
+
+
+def test_auto_neg_rate_keeps_four_nonclicks_per_click() -> None:
+    from downstream.fit import auto_neg_rate
+
+    big = pd.DataFrame({"click": np.r_[np.ones(3000), np.zeros(297_000)]})
+    assert auto_neg_rate(big, "click") == pytest.approx(4 * 3000 / 297_000)
+    assert auto_neg_rate(big.head(1000), "click") == 1.0  # small tables are not sampled
