@@ -172,7 +172,7 @@ def train_causal_lm(model_dir: str, epochs_texts: list[list[str]], out_dir: Any,
             loss.backward()
             opt.step()
             opt.zero_grad(set_to_none=True)
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
             n_tokens += int(mask.sum())
             bar.set_postfix(loss=f"{losses[-1]:.3f}")
         epoch_seconds.append(time.perf_counter() - t0)
