@@ -38,8 +38,8 @@ class FewShotGenerator(LLMGenerator):
         "template": "fewshot_cot",
         "n_clusters": 5,
         "per_cluster": 2,
-        "rows_per_prompt": 16,
-        "cot_tokens": 48,
+        "rows_per_prompt": 32,
+        "cot_tokens": 32,
         "dataset_description": None,
     }
 

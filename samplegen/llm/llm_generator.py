@@ -37,8 +37,9 @@ LLM_PARAMS: dict[str, Any] = {
     "temperature": 0.9,
     "top_p": 0.95,
     "max_new_tokens": 320,
-    "llm_batch_size": 16,
+    "llm_batch_size": 32,
     "max_entities": 2000,
+    "max_values": 64,
     "timeout": 120.0,
     "context_window": None,
     "vllm_python": None,
@@ -121,8 +122,18 @@ class LLMGenerator(Generator):
         """The row constraint for ``conditions``, with a random slice of real entities."""
         assert self.codec is not None and self.validator is not None
         cats = [self._slice_catalog(c, conditions, rng) for c in self.validator.catalogs]
+        domains = dict(self.domains)
+        if not domains:
+            build_row_constraint(self.codec, self.order, table=self.value_table,
+                                 domains=self.domains)
+            domains = dict(self.domains)
+        limit = int(self.params["max_values"])
+        for c, vals in domains.items():  # long domains (timestamps): a fresh slice per batch
+            if vals is not None and len(vals) > limit and c not in conditions:
+                pick = np.sort(rng.choice(len(vals), size=limit, replace=False))
+                domains[c] = tuple(vals[i] for i in pick)
         return build_row_constraint(self.codec, order or self.order, forced=conditions,
-                                    catalogs=cats, table=self.value_table, domains=self.domains)
+                                    catalogs=cats, table=self.value_table, domains=domains)
 
     def _slice_catalog(self, cat: Any, conditions: dict[str, Any],
                        rng: np.random.Generator) -> Any:
