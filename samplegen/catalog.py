@@ -60,6 +60,9 @@ class EntityCatalog:
     tuples: pd.DataFrame  # unique rows of [key, *attributes]
     _keys: set[int] = field(default_factory=set, repr=False)
     _scale: np.ndarray | None = field(default=None, repr=False)
+    _codes: np.ndarray | None = field(default=None, repr=False)  # tuples' categorical codes
+    _maps: list[dict[Any, int]] = field(default_factory=list, repr=False)
+    _exact: dict[tuple, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def columns(self) -> list[str]:
@@ -77,7 +80,24 @@ class EntityCatalog:
             x = tuples[num].to_numpy(dtype=float)
             span = np.nanmax(x, axis=0) - np.nanmin(x, axis=0)
             cat_obj._scale = np.where(span > 0, span, 1.0)
+        if cat:
+            codes = np.empty((len(tuples), len(cat)), dtype=np.int64)
+            for j, a in enumerate(cat):
+                vals, inv = np.unique(tuples[a].astype(str).to_numpy(), return_inverse=True)
+                cat_obj._maps.append({v: i for i, v in enumerate(vals.tolist())})
+                codes[:, j] = inv
+            cat_obj._codes = codes
+            groups = pd.DataFrame(codes).groupby(list(range(len(cat))), sort=False).indices
+            cat_obj._exact = {(k if isinstance(k, tuple) else (k,)): v for k, v in groups.items()}
         return cat_obj
+
+    def encode(self, df: pd.DataFrame) -> np.ndarray:
+        """Categorical attribute codes of ``df``'s rows (-1 for values no real entity has)."""
+        out = np.empty((len(df), len(self.cat_attrs)), dtype=np.int64)
+        for j, a in enumerate(self.cat_attrs):
+            m = self._maps[j]
+            out[:, j] = [m.get(v, -1) for v in df[a].astype(str).tolist()]
+        return out
 
     def consistent(self, df: pd.DataFrame) -> np.ndarray:
         """Boolean mask: the row's key/attribute tuple was observed in real data."""
@@ -140,25 +160,30 @@ def _reuse(df: pd.DataFrame, rows: np.ndarray, cat: EntityCatalog, conditions: d
         reasons[rows] = f"entity_unknown:{cat.entity.name}"
         return 0
     tc = t.iloc[cand].reset_index(drop=True)
-    tcat = tc[cat.cat_attrs].astype(object).to_numpy() if cat.cat_attrs else None
+    tcodes = cat._codes[cand] if cat._codes is not None else None
+    where = np.full(len(t), -1, dtype=np.int64)
+    where[cand] = np.arange(len(cand))
     tnum = tc[cat.num_attrs].to_numpy(dtype=float) / cat._scale if cat.num_attrs else None
     tkey = tc[cat.entity.key].astype(object).to_numpy()
     sub = df.iloc[rows].reset_index(drop=True)
     rnum = sub[cat.num_attrs].to_numpy(dtype=float) / cat._scale if cat.num_attrs else None
     rkey = sub[cat.entity.key].astype(object).to_numpy()
     pick = np.empty(len(rows), dtype=np.int64)
-    if cat.cat_attrs:
-        groups = sub[cat.cat_attrs].astype(object).fillna("\x00na").groupby(
-            cat.cat_attrs, sort=False).indices
+    if tcodes is not None:
+        rcodes = cat.encode(sub)
+        groups = pd.DataFrame(rcodes).groupby(list(range(rcodes.shape[1])), sort=False).indices
     else:
         groups = {(): np.arange(len(sub))}
     for gkey, pos in groups.items():
         gkey = gkey if isinstance(gkey, tuple) else (gkey,)
-        score = np.zeros(len(tc))
-        if tcat is not None:
-            vals = np.array([None if v == "\x00na" else v for v in gkey], dtype=object)
-            score = 4.0 * (tcat == vals).sum(axis=1)
-        best = np.flatnonzero(score >= score.max() - 1e-12)
+        best = np.zeros(0, dtype=np.int64)
+        if gkey in cat._exact:  # a real entity has exactly these attributes
+            best = where[cat._exact[gkey]]
+            best = best[best >= 0]
+        if len(best) == 0:
+            score = (tcodes == np.asarray(gkey)).sum(axis=1) if tcodes is not None \
+                else np.zeros(len(tc), dtype=np.int64)
+            best = np.flatnonzero(score == score.max())
         first: dict[Any, int] = {}
         for j, k in enumerate(tkey[best].tolist()):
             first.setdefault(k, j)
