@@ -32,8 +32,8 @@ class ReportOptions:
     min_reference_rows: int = 20
     min_holdout_rows: int = 50
     utility_rows: int = 100_000
-    shap_rows: int = 500
-    interaction_rows: int = 100
+    shap_rows: int = 400
+    interaction_rows: int = 80
     max_pairs: int = 300
     max_plot_columns: int = 12
     strict: bool = False

@@ -37,13 +37,19 @@ def distribution_plot(column: str, real: pd.Series, synthetic: dict[str, pd.Seri
                       for s in synthetic.values()]
         pooled = np.concatenate([v for v in allv if len(v)]) if any(len(v) for v in allv) \
             else np.zeros(1)
-        edges = np.histogram_bin_edges(pooled, bins=20)
+        lo, hi = np.quantile(pooled, [0.01, 0.99])
+        if hi <= lo:
+            lo, hi = float(pooled.min()) - 0.5, float(pooled.max()) + 0.5
+        edges = np.linspace(lo, hi, 21)
+        allv = [np.clip(v, lo, hi) for v in allv]
+        r = allv[0]
         ax.hist(r, bins=edges, density=True, histtype="stepfilled", alpha=0.35, color=_REAL,
                 label="real")
         for i, name in enumerate(synthetic):
             ax.hist(allv[i + 1], bins=edges, density=True, histtype="step", linewidth=1.6,
                     color=_COLORS[i % len(_COLORS)], label=name)
         ax.set_ylabel("density")
+        column = f"{column} (1-99% range, tails clipped)"
     else:
         rs = real.astype(object).where(real.notna(), "NaN").astype(str)
         freq = rs.value_counts(normalize=True)

@@ -129,7 +129,8 @@ def discretize(real: pd.DataFrame, syn: pd.DataFrame, continuous: list[str],
 
 def association(df: pd.DataFrame, columns: list[str], numerical: list[str],
                 bins: int = 10) -> pd.DataFrame:
-    """Pairwise association matrix: Pearson for two numerical columns, else Cramer's V.
+    """Pairwise association matrix: Pearson for two numerical columns, else Cramer's V
+    (bias-corrected).
 
     Numerical columns are binned (``bins`` equal-width bins) for Cramer's V.
     The diagonal is 1; pairs with a constant column are NaN.
@@ -155,14 +156,22 @@ def association(df: pd.DataFrame, columns: list[str], numerical: list[str],
 
 
 def _cramers_v(a: np.ndarray, b: np.ndarray) -> float:
-    """Cramer's V (no bias correction) of two label arrays."""
+    """Bias-corrected Cramer's V (Bergsma 2013) of two label arrays.
+
+    The correction keeps sets of different sizes comparable (the plain V of a
+    small sample is biased upward).
+    """
     ua, ia = np.unique(a, return_inverse=True)
     ub, ib = np.unique(b, return_inverse=True)
-    if len(ua) < 2 or len(ub) < 2:
+    n = len(a)
+    if len(ua) < 2 or len(ub) < 2 or n < 2:
         return float("nan")
     table = np.zeros((len(ua), len(ub)))
     np.add.at(table, (ia, ib), 1.0)
-    n = table.sum()
     expected = table.sum(1, keepdims=True) * table.sum(0, keepdims=True) / n
-    chi2 = float(((table - expected) ** 2 / expected).sum())
-    return float(np.sqrt(chi2 / (n * (min(table.shape) - 1))))
+    phi2 = float(((table - expected) ** 2 / expected).sum()) / n
+    r, k = table.shape
+    phi2c = max(0.0, phi2 - (k - 1) * (r - 1) / (n - 1))
+    rc, kc = r - (r - 1) ** 2 / (n - 1), k - (k - 1) ** 2 / (n - 1)
+    denom = min(kc - 1, rc - 1)
+    return float(np.sqrt(phi2c / denom)) if denom > 0 else float("nan")

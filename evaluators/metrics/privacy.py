@@ -89,7 +89,9 @@ def copy_rate(real: pd.DataFrame, query: pd.DataFrame, columns: list[str]) -> fl
     """Share of ``query`` rows equal to some ``real`` row on ``columns`` (same dtypes)."""
     if len(query) == 0:
         return float("nan")
-    for c in columns:  # cheap pre-filter on low-cardinality columns (labels, category)
+    real = real[columns]
+    numeric_first = sorted(columns, key=lambda c: not pd.api.types.is_numeric_dtype(real[c]))
+    for c in numeric_first:  # cheap pre-filter on low-cardinality columns (labels first)
         values = pd.unique(query[c])
         if len(values) <= 10 and not pd.isna(values).any():
             real = real[real[c].isin(values)]

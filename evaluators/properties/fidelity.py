@@ -139,15 +139,17 @@ class ColumnPairTrends(_Scoped):
                 v = ContingencySimilarity.compute(real_d[[a, b]], syn_d[[a, b]], prepared=True)
                 rows.append((a, b, ContingencySimilarity.name, v))
         details = pd.DataFrame(rows, columns=["column_1", "column_2", "metric", "score"])
-        heat_cols = cols[:25]
-        assoc_real = association(real_n, heat_cols, cont)
-        assoc_syn = association(syn_n, heat_cols, cont)
-        diff = assoc_syn - assoc_real
-        off = diff.to_numpy()[~np.eye(len(heat_cols), dtype=bool)]
-        summary = {"pairs": len(rows),
-                   "mean_abs_association_difference": float(np.nanmean(np.abs(off)))
-                   if np.isfinite(off).any() else float("nan")}
+        summary: dict = {"pairs": len(rows)}
+        artifacts = {}
+        if self.scope == "all":  # the heatmap (first 25 columns)
+            heat_cols = cols[:25]
+            assoc_real = association(real_n, heat_cols, cont)
+            assoc_syn = association(syn_n, heat_cols, cont)
+            diff = assoc_syn - assoc_real
+            off = diff.to_numpy()[~np.eye(len(heat_cols), dtype=bool)]
+            summary["mean_abs_association_difference"] = (
+                float(np.nanmean(np.abs(off))) if np.isfinite(off).any() else float("nan"))
+            artifacts = {"association_real": assoc_real, "association_synthetic": assoc_syn,
+                         "association_difference": diff}
         return PropertyResult(self.key, mean_score(details["score"]), details, summary, notes,
-                              artifacts={"association_real": assoc_real,
-                                         "association_synthetic": assoc_syn,
-                                         "association_difference": diff})
+                              artifacts=artifacts)

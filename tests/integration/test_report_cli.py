@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import re
 import shutil
@@ -50,15 +52,23 @@ def sets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"run": run, "csv": csv, "metrics": metrics, "root": root}
 
 
-def test_report_two_sets_side_by_side(sets: dict[str, Path], tmp_path: Path,
-                                      capsys: pytest.CaptureFixture) -> None:
-    out = tmp_path / "out"
-    code = main(["report", "travel-sim", "--n-impressions", N_IMPRESSIONS,
-                 "--synthetic", str(sets["run"]), str(sets["csv"]),
-                 "--validate-metrics", str(sets["metrics"]), "--targets", "cruise,visa",
-                 "--out", str(out), "--json"])
-    assert code == 0
-    result = json.loads(capsys.readouterr().out)
+@pytest.fixture(scope="module")
+def two_sets(sets: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One CLI run over two sets (shared by the checks below)."""
+    out = tmp_path_factory.mktemp("report")
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = main(["report", "travel-sim", "--n-impressions", N_IMPRESSIONS,
+                     "--synthetic", str(sets["run"]), str(sets["csv"]),
+                     "--validate-metrics", str(sets["metrics"]), "--targets", "cruise,visa",
+                     "--out", str(out), "--max-rows", "2000", "--json"])
+    return {"code": code, "stdout": buf.getvalue(), "out": out}
+
+
+def test_report_two_sets_side_by_side(two_sets: dict) -> None:
+    assert two_sets["code"] == 0
+    out = two_sets["out"]
+    result = json.loads(two_sets["stdout"])
     assert set(result["scores"]) == {"run-a", "b"}
     assert result["targets"] == ["cruise", "visa"]
     doc = json.loads((out / "report.json").read_text())
@@ -82,7 +92,7 @@ def test_report_defaults_to_the_run_directory(sets: dict[str, Path], tmp_path: P
     run = tmp_path / "run"
     shutil.copytree(sets["run"], run)
     assert main(["report", "travel-sim", "--n-impressions", N_IMPRESSIONS, "-s", str(run),
-                 "--targets", "cruise"]) == 0
+                 "--targets", "cruise", "--max-rows", "500"]) == 0
     assert (run / "report.html").is_file() and (run / "report.json").is_file()
 
 
@@ -123,13 +133,10 @@ def _browser() -> str | None:
 
 @pytest.mark.skipif(_browser() is None, reason="no headless Chromium installed (optional "
                     "check; the data-URI test above covers embedding)")
-def test_html_renders_offline_in_headless_chromium(sets: dict[str, Path], tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    assert main(["report", "travel-sim", "--n-impressions", N_IMPRESSIONS, "-s",
-                 str(sets["csv"]), "--targets", "cruise", "--out", str(out)]) == 0
+def test_html_renders_offline_in_headless_chromium(two_sets: dict, tmp_path: Path) -> None:
     shot = tmp_path / "shot.png"
     subprocess.run([_browser(), "--headless", "--disable-gpu", "--no-sandbox",
                     "--window-size=1400,6000", f"--screenshot={shot}",
-                    (out / "report.html").as_uri()], check=True, timeout=120,
+                    (two_sets["out"] / "report.html").as_uri()], check=True, timeout=120,
                    capture_output=True)
     assert shot.is_file() and shot.stat().st_size > 50_000
