@@ -178,3 +178,29 @@ def test_tiny_source_without_entities_generates_valid_rows(tmp_path) -> None:
     df = res.to_pandas()
     assert len(df) == 25 and (df["cat"] == "b").all() and (df["conversion"] == 1).all()
     assert not df.duplicated().any()
+
+
+class _TakeFirst:
+    """A stand-in aligner: keeps the first n rows of the pool."""
+
+    fitted_on: int = 0
+
+    def fit(self, real, schema, *, seed=0):
+        _TakeFirst.fitted_on = len(real)
+        return self
+
+    def select(self, pool, n, *, seed=0):
+        return pool.iloc[:n], {"method": "take-first", "pool_size": len(pool), "selected": n}
+
+
+def test_align_hook_selects_from_a_doubled_pool(src, tmp_path, monkeypatch) -> None:
+    import samplegen.align
+    from samplegen.split import make_split
+
+    monkeypatch.setattr(samplegen.align, "get_aligner", lambda name: _TakeFirst())
+    res = generate(src, "smote", out=tmp_path / "r", n=20, targets=TWO[:1], chunk_rows=10,
+                   align="take-first")
+    m = res.manifest
+    assert len(res.to_pandas()) == 20 and _TakeFirst.fitted_on == len(make_split(src).train)
+    assert [r["pool_size"] for r in m["align"]["reports"]] == [20, 20]
+    assert m["counts"]["rejected"]["not_selected_by_aligner"] == 20 and m["counts"]["add_up"]
