@@ -101,7 +101,7 @@ class Run:
         procs = self._spawn(workers - 1)
         try:
             t0 = time.perf_counter()
-            self._work()
+            self._work(procs)
             self.timings["generate_s"] = time.perf_counter() - t0
         finally:
             for p in procs:
@@ -190,7 +190,7 @@ class Run:
         return procs
 
     # --------------------------------------------------------------- work
-    def _work(self) -> None:
+    def _work(self, procs: list[Any] | None = None) -> None:
         total = sum(s.n for s in self.plan)
         pending = [s for s in self.plan if not self.rd.chunk_path(s.index).exists()]
         self._report_progress(total)
@@ -211,6 +211,8 @@ class Run:
                 progressed = True
                 self._report_progress(total)
             if pending and not progressed:
+                for p in procs or []:
+                    p.is_alive()  # reaps a dead child, so that its stale locks can be broken
                 time.sleep(0.2)
 
     def _report_progress(self, total: int) -> None:

@@ -180,7 +180,12 @@ class RunDir:
             for p in d.glob(".*.tmp"):
                 pid = _pid_of_tmp(p.name)
                 if pid is None or not _alive(pid):
-                    p.unlink(missing_ok=True)
+                    if p.is_dir():
+                        import shutil
+
+                        shutil.rmtree(p, ignore_errors=True)
+                    else:
+                        p.unlink(missing_ok=True)
                     n += 1
         return n
 

@@ -95,3 +95,12 @@ def test_merge_is_streamed_and_atomic(tmp_path) -> None:
     assert pd.read_parquet(rd.synthetic_path)["a"].tolist() == list(range(6))
     with pytest.raises(RunDirError, match="no rows"):
         rd.write_merged(iter([]), None)
+
+
+def test_clean_temporaries_removes_a_dead_writers_model_folder(tmp_path) -> None:
+    rd = RunDir(tmp_path)
+    rd.create()
+    half = tmp_path / f".model.{_dead_pid()}.tmp"
+    half.mkdir()
+    (half / "generator.pkl").write_bytes(b"partial")
+    assert rd.clean_temporaries() == 1 and not half.exists()
