@@ -51,8 +51,10 @@ class QualityReport:
         if isinstance(validate_metrics, (str, Path)):
             validate_metrics = load_validate_metrics(validate_metrics)
         t0 = time.perf_counter()
-        train, holdout = schema.coerce(real_train), schema.coerce(real_holdout)
-        sets = {name: _coerce_synthetic(schema, df) for name, df in synthetic_sets.items()}
+        keep = [c.name for c in schema.columns if c.is_feature or c.is_label]
+        train, holdout = (schema.coerce(df[[c for c in keep if c in df.columns]])
+                          for df in (real_train, real_holdout))
+        sets = {name: _coerce_synthetic(schema, df, keep) for name, df in synthetic_sets.items()}
         resolved, target_note = _resolve_targets(targets, train, holdout, sets, schema)
         ctx = EvalContext(train, holdout, schema, resolved, self.options)
         prepare_s = time.perf_counter() - t0
@@ -193,8 +195,8 @@ class QualityReport:
             raise UsageError("the report is empty. Fix: call generate(...) first.")
 
 
-def _coerce_synthetic(schema: Schema, df: pd.DataFrame) -> pd.DataFrame:
-    cols = [c for c in schema.names if c in df.columns]
+def _coerce_synthetic(schema: Schema, df: pd.DataFrame, keep: list[str]) -> pd.DataFrame:
+    cols = [c for c in keep if c in df.columns]
     return schema.coerce(df[cols].reset_index(drop=True))
 
 

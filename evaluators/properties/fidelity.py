@@ -13,6 +13,7 @@ from evaluators.metrics.fidelity import (
     ContingencySimilarity,
     CorrelationSimilarity,
     KSComplement,
+    PairCodes,
     TVComplement,
     association,
     discretize,
@@ -130,13 +131,14 @@ class ColumnPairTrends(_Scoped):
             notes.append(f"{len(pairs)} pairs; the first {ctx.options.max_pairs} are scored")
             pairs = pairs[: ctx.options.max_pairs]
         real_d, syn_d = discretize(real_n, syn_n, cont)
+        fast = PairCodes(real_d, syn_d)
         rows = []
         for a, b in pairs:
             if a in cont and b in cont:
                 v = CorrelationSimilarity.compute(real_n[[a, b]], syn_n[[a, b]])
                 rows.append((a, b, CorrelationSimilarity.name, v))
             else:
-                v = ContingencySimilarity.compute(real_d[[a, b]], syn_d[[a, b]], prepared=True)
+                v = fast.similarity(a, b)
                 rows.append((a, b, ContingencySimilarity.name, v))
         details = pd.DataFrame(rows, columns=["column_1", "column_2", "metric", "score"])
         summary: dict = {"pairs": len(rows)}

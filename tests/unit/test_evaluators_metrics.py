@@ -181,3 +181,19 @@ def test_mean_abs_shap_is_zero_for_an_unused_feature() -> None:
     imp = mean_abs_shap(model, x)
     assert imp["constant"] == 0.0
     assert imp["signal"] > 0.5
+
+
+def test_fast_pair_codes_match_sdmetrics_contingency() -> None:
+    from evaluators.metrics.fidelity import PairCodes, discretize
+
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({"a": rng.choice(list("xyz"), 200), "b": rng.choice(list("pq"), 200),
+                         "n": rng.normal(size=200)})
+    syn = pd.DataFrame({"a": rng.choice(list("xyw"), 150), "b": rng.choice(list("pq"), 150),
+                        "n": rng.normal(0.5, 1, 150)})
+    rd, sd = discretize(real, syn, ["n"])
+    fast = PairCodes(rd, sd)
+    for a, b in (("a", "b"), ("a", "n"), ("b", "n")):
+        slow = ContingencySimilarity.compute(real[[a, b]], syn[[a, b]],
+                                             continuous_columns=[c for c in (a, b) if c == "n"])
+        assert fast.similarity(a, b) == pytest.approx(slow, abs=1e-12)
