@@ -33,7 +33,7 @@ _TEMPLATE = """<!DOCTYPE html>
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0;color:#222;background:#f6f7f9}
 header{background:#233;color:#fff;padding:18px 28px}header h1{margin:0 0 4px;font-size:22px}
 header p{margin:0;font-size:13px;opacity:.85}main{padding:12px 28px 40px;max-width:1400px}
-section{background:#fff;border:1px solid #dde;border-radius:8px;margin:18px 0;padding:14px 20px}
+section{background:#fff;border:1px solid #dde;border-radius:8px;margin:18px 0;padding:14px 20px;overflow-x:auto}
 h2{font-size:18px;margin:4px 0 8px}p.desc{color:#555;font-size:13px;margin:0 0 10px}
 .cards{display:flex;flex-wrap:wrap;gap:12px}.card{border:1px solid #dde;border-radius:8px;
 padding:10px 14px;width:250px;background:#fcfcfd}.card h3{font-size:14px;margin:0 0 6px}
