@@ -127,17 +127,17 @@ def run_experiment(source: Source, split: Any,
                    global_weight: float = 1.0, synthetic_weight: float = 1.0,
                    options: ModelOptions | None = None,
                    train_config: TrainConfig | None = None, progress: bool = False,
-                   test: str = "ttest") -> ExperimentResult:
+                   paired: str = "ttest") -> ExperimentResult:
     """Train real-only and real+each set on the same split and seeds; summarise.
 
     Arms: ``real-only``; ``+<name>`` per synthetic set; with ``global_rows``
     (``True`` takes ``source.extras["global_candidates"]``) also ``+global`` and
     ``+global+<name>``. ``targets`` default to the cold-start and sparse
     categories of the training rows (``samplegen.split.sparse_categories``).
-    ``test`` is the paired test against real-only: ``"ttest"`` or ``"wilcoxon"``.
+    ``paired`` is the paired test against real-only: ``"ttest"`` or ``"wilcoxon"``.
     """
-    if test not in ("ttest", "wilcoxon"):
-        raise UsageError(f"test={test!r}: use 'ttest' or 'wilcoxon'.")
+    if paired not in ("ttest", "wilcoxon"):
+        raise UsageError(f"paired={paired!r}: use 'ttest' or 'wilcoxon'.")
     seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     if not seed_list or (isinstance(seeds, int) and seeds < 1):
         raise UsageError(f"seeds={seeds!r}: need at least one seed. Fix: pass --seeds 5.")
@@ -184,13 +184,14 @@ def run_experiment(source: Source, split: Any,
                      "epochs": len(fitted.history.train_loss),
                      "samples_per_s": fitted.history.samples_per_s})
         log.info("%s seed %d: ctcvr auc %.4f", arm, seed, metrics["ctcvr_auc"]["value"])
-    config = {"paired_test": test, "options": opts.__dict__, "train": base_tc.__dict__, "global_mode": global_mode,
+    config = {"paired_test": paired, "options": opts.__dict__, "train": base_tc.__dict__,
+              "global_mode": global_mode,
               "global_weight": global_weight, "synthetic_weight": synthetic_weight,
               "rows": {"train": len(train), "valid": len(valid), "test": len(test),
                        **{f"synthetic:{k}": len(v) for k, v in synth.items()},
                        **({"global": len(glob)} if glob is not None else {})},
               "split": _split_info(split)}
-    return ExperimentResult(runs, summarize(runs, BASELINE, test), [a for a, _ in arms], seed_list,
+    return ExperimentResult(runs, summarize(runs, BASELINE, paired), [a for a, _ in arms], seed_list,
                             list(targets), config)
 
 
