@@ -160,3 +160,14 @@ def test_random_logits_always_give_allowed_rows(rc, tiny, seed: int) -> None:
     while not prog.done:
         prog.step(rng.normal(scale=5.0, size=len(tok)), 1.0, 0.9, rng)
     assert rc.allows(prog.text())
+
+
+def test_gqa_attention_gives_the_same_rows_as_standard_sdpa(rc, tiny) -> None:
+    from samplegen.llm.backends.transformers_backend import TransformersBackend
+
+    model, tok = tiny
+    sp = SamplingParams(temperature=0.0, seed=0)
+    prompts = ["shared prompt"] * 3 + ["other"]
+    fast = TransformersBackend(model, tokenizer=tok, batch_size=4).generate(prompts, sp, rc)
+    plain = TransformersBackend(model, tokenizer=tok, batch_size=4, fast_attention=False)
+    assert plain.generate(prompts, sp, rc) == fast

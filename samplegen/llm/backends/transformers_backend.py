@@ -22,9 +22,43 @@ from samplegen.llm.base import ChatPrompt, SamplingParams, per_prompt_constraint
 from samplegen.llm.guided import RowProgram, TokenTables
 from samplegen.llm.models import ModelRef, resolve_model
 
-__all__ = ["TransformersBackend"]
+__all__ = ["TransformersBackend", "use_gqa_attention"]
 
 log = logging.getLogger(__name__)
+
+_ATTN = "samplegen_sdpa"
+
+
+def _sdpa_gqa(module: Any, query: Any, key: Any, value: Any, attention_mask: Any,
+              dropout: float = 0.0, scaling: float | None = None, is_causal: bool | None = None,
+              **kwargs: Any) -> tuple[Any, None]:
+    """SDPA with grouped KV heads passed as they are (no ``repeat_kv`` copy of the cache)."""
+    import torch
+
+    mask = attention_mask
+    if mask is not None:
+        mask = mask[:, :, :, : key.shape[-2]]
+    causal = mask is None and query.shape[2] > 1
+    out = torch.nn.functional.scaled_dot_product_attention(
+        query, key, value, attn_mask=mask, dropout_p=dropout, scale=scaling, is_causal=causal,
+        enable_gqa=key.shape[1] != query.shape[1])
+    return out.transpose(1, 2).contiguous(), None
+
+
+def use_gqa_attention(model: Any) -> bool:
+    """Switch ``model`` to the GQA-aware SDPA attention (3-6x faster decoding over a long
+    shared prompt on CPU); returns False (and changes nothing) when not supported."""
+    try:
+        from transformers import AttentionInterface, AttentionMaskInterface
+        from transformers.masking_utils import sdpa_mask
+
+        AttentionInterface.register(_ATTN, _sdpa_gqa)
+        AttentionMaskInterface.register(_ATTN, sdpa_mask)
+        model.set_attn_implementation(_ATTN)
+        return True
+    except Exception as e:  # noqa: BLE001 - older transformers or exotic models
+        log.debug("GQA attention not used: %s", e)
+        return False
 
 
 class TransformersBackend:
@@ -34,7 +68,8 @@ class TransformersBackend:
 
     def __init__(self, model: str | Any = "smollm2", *, batch_size: int = 32, chat: bool = False,
                  device: str | None = None, dtype: str | None = None, threads: int | None = None,
-                 progress: bool = False, tokenizer: Any = None) -> None:
+                 progress: bool = False, tokenizer: Any = None,
+                 fast_attention: bool = True) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         import torch
 
@@ -62,6 +97,7 @@ class TransformersBackend:
             self.ref = None
             self.model, self.tokenizer = model, tokenizer
         self.model.to(self.device).eval()
+        self.fast_attention = use_gqa_attention(self.model) if fast_attention else False
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self._tables: TokenTables | None = None
