@@ -5,6 +5,7 @@ Used by :func:`samplegen.pipeline.generate`; see that module for the protocol.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -30,6 +31,7 @@ MAX_REJECT_EXAMPLES = 200
 MAX_TOPUP_ROUNDS = 5
 ALIGN_POOL_FACTOR = 2
 _FINALIZE = 10**6  # lock index of the finalizer
+_FIT_ROWS = 10**6 + 1  # lock index of the fitting-row hashes writer
 
 
 def arrow_schema(schema: Schema) -> pa.Schema:
@@ -94,7 +96,9 @@ class Run:
             return RunResult(self.rd.path, existing)
         if existing is None:
             self._start()
+        self.rd.create()
         self.rd.clean_temporaries()
+        self._ensure_fit_rows()
         if self.progress is not None:
             self.progress(0, sum(s.n for s in self.plan))
         self._fit_or_load()
@@ -113,13 +117,25 @@ class Run:
         return RunResult(self.rd.path, self._finalize())
 
     def _start(self) -> None:
-        from samplegen.integrity import write_fit_rows
+        from samplegen.rundir import atomic_write_text, json_default
 
         self.rd.path.mkdir(parents=True, exist_ok=True)
         self.rd.write_manifest(self._manifest("running"))  # first: marks the folder as this run
         self.rd.create()
-        write_fit_rows(self.rd.path, self.source, self.split)
-        self.schema.save(self.rd.path / "schema.json")
+        atomic_write_text(self.rd.path / "schema.json",
+                          json.dumps(self.schema.to_dict(), indent=2, default=json_default))
+
+    def _ensure_fit_rows(self) -> None:
+        """Write the fitting-row hashes once (workers starting together take turns)."""
+        from samplegen.integrity import FIT_ROWS_FILE, write_fit_rows
+
+        if (self.rd.path / FIT_ROWS_FILE).is_file() or not self.rd.claim(_FIT_ROWS):
+            return
+        try:
+            if not (self.rd.path / FIT_ROWS_FILE).is_file():
+                write_fit_rows(self.rd.path, self.source, self.split)
+        finally:
+            self.rd.release(_FIT_ROWS)
 
     def _manifest(self, status: str, **extra: Any) -> dict[str, Any]:
         from samplegen import __version__

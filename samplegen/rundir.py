@@ -33,7 +33,8 @@ import pyarrow.parquet as pq
 
 from samplegen.errors import RunDirError
 
-__all__ = ["RunDir", "ChunkSpec", "config_key", "atomic_write_text", "MANIFEST", "SYNTHETIC"]
+__all__ = ["RunDir", "ChunkSpec", "config_key", "atomic_write_text", "json_default", "MANIFEST",
+           "SYNTHETIC"]
 
 MANIFEST = "manifest.json"
 SYNTHETIC = "synthetic.parquet"
@@ -103,7 +104,7 @@ class RunDir:
                               "the directory or pass another --out.") from e
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
-        atomic_write_text(self.manifest_path, json.dumps(manifest, indent=2, default=_default))
+        atomic_write_text(self.manifest_path, json.dumps(manifest, indent=2, default=json_default))
 
     def check_usable(self, key: str, *, resume: bool) -> dict[str, Any] | None:
         """Raise RunDirError unless the directory is empty/new or holds this run and ``resume``.
@@ -155,7 +156,7 @@ class RunDir:
         """Commit a chunk atomically; ``report`` goes into the Parquet key-value metadata."""
         table = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, preserve_index=False)
         meta = dict(table.schema.metadata or {})
-        meta[_META_KEY] = json.dumps(report, default=_default).encode()
+        meta[_META_KEY] = json.dumps(report, default=json_default).encode()
         table = table.replace_schema_metadata(meta)
         final = self.chunk_path(index)
         tmp = self.chunks / f".{final.name}.{os.getpid()}.tmp"
@@ -269,7 +270,7 @@ class RunDir:
 
     def write_rejects(self, records: list[dict[str, Any]]) -> None:
         atomic_write_text(self.rejects_path, "".join(
-            json.dumps(r, default=_default) + "\n" for r in records))
+            json.dumps(r, default=json_default) + "\n" for r in records))
 
 
 def _pid_of_tmp(name: str) -> int | None:
@@ -292,7 +293,8 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _default(o: Any) -> Any:
+def json_default(o: Any) -> Any:
+    """json.dumps fallback: numpy scalars and arrays, paths, timestamps, dataclasses."""
     import numpy as np
 
     if isinstance(o, np.integer):
