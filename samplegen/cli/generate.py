@@ -61,6 +61,14 @@ def register(app: typer.Typer) -> None:
         model: Annotated[str | None, typer.Option(
             "--model", help="LLM generators: model alias, folder, GGUF file or server model.")]
         = None,
+        base_url: Annotated[str | None, typer.Option(
+            "--base-url", help="LLM generators, --backend openai: server URL "
+            "(http://HOST:PORT/v1).")] = None,
+        template: Annotated[str | None, typer.Option(
+            "--template", help="llm-fewshot: prompt template name or .j2 path.")] = None,
+        constrained: Annotated[bool | None, typer.Option(
+            "--constrained/--no-constrained",
+            help="LLM generators: schema-constrained decoding (default on).")] = None,
         param: Annotated[list[str] | None, typer.Option(
             "--param", help="Extra generator parameter KEY=VALUE; repeatable.")] = None,
         train: Annotated[Path | None, typer.Option(
@@ -101,6 +109,10 @@ def register(app: typer.Typer) -> None:
             params["backend"] = backend
         if model is not None:
             params["model"] = model
+        for key, value in (("base_url", base_url), ("template", template),
+                           ("constrained", constrained)):
+            if value is not None:
+                params[key] = value
         load_kw: dict[str, Any] = dict(schema=schema, click=click, conversion=conversion,
                                        category=category, timestamp=timestamp,
                                        invalid_conversions=invalid_conversions, header=header)
