@@ -59,7 +59,9 @@ def test_fewshot_on_travel_sim_with_smollm2(smollm2) -> None:
     (["--model", "/nonexistent/model.gguf"], "does not exist"),
     (["--backend", "openai", "--model", "x", "--param", "base_url=http://127.0.0.1:9",
       "--param", "timeout=3"], "unreachable"),
-    (["--param", "template=/nonexistent/t.j2"], "does not exist"),
+    (["--template", "/nonexistent/t.j2"], "does not exist"),
+    (["--backend", "openai", "--model", "x", "--base-url", "http://127.0.0.1:9", "--param",
+      "timeout=3"], "unreachable"),
 ])
 def test_cli_bad_llm_input_exits_2(tmp_path, capsys, args, needle) -> None:
     code = main(["generate", "travel-sim", "--n-impressions", "50000", "--generator",

@@ -52,7 +52,7 @@ def test_vllm_offline_engine_constrained_rows(vllm_python, constraint) -> None:
     from samplegen.llm.backends.vllm_backend import VLLMBackend
 
     codec, rc = constraint
-    b = VLLMBackend("smollm2", python=vllm_python, max_model_len=1024)
+    b = VLLMBackend("smollm2", python=vllm_python, max_model_len=1024, start_timeout=1200)
     try:
         texts = b.generate([PROMPT] * 4, SamplingParams(temperature=0.9, seed=1,
                                                         max_new_tokens=96), rc)
@@ -91,9 +91,10 @@ def test_openai_backend_against_real_vllm_server(vllm_python, constraint, tmp_pa
         [vllm_python, "-m", "vllm.entrypoints.openai.api_server", "--model",
          str(resolve_model("smollm2").path), "--host", "127.0.0.1", "--port", str(port),
          "--dtype", "bfloat16", "--max-model-len", "1024", "--enforce-eager",
+         "--gpu-memory-utilization", "0.1",
          "--served-model-name", "smol"], stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
-        deadline = time.time() + 420
+        deadline = time.time() + 1200
         while time.time() < deadline:
             assert proc.poll() is None, (tmp_path / "server.log").read_text()[-3000:]
             try:
@@ -103,7 +104,7 @@ def test_openai_backend_against_real_vllm_server(vllm_python, constraint, tmp_pa
                 pass
             time.sleep(2)
         else:
-            pytest.fail("vLLM server did not come up in 420 s")
+            pytest.fail("vLLM server did not come up in 1200 s")
         b = OpenAIBackend("smol", base_url=f"http://127.0.0.1:{port}", timeout=120)
         texts = b.generate([PROMPT] * 3, SamplingParams(temperature=0.9, seed=2,
                                                         max_new_tokens=96), rc)

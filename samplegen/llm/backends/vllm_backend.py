@@ -56,15 +56,19 @@ class VLLMBackend:
 
     def __init__(self, model: str = "smollm2", *, python: str | None = None,
                  max_model_len: int = 2048, dtype: str = "bfloat16", timeout: float = 600.0,
-                 chat: bool = False, max_num_seqs: int = 64, start_timeout: float = 600.0) -> None:
+                 chat: bool = False, max_num_seqs: int = 64, start_timeout: float = 900.0,
+                 memory_fraction: float | None = None) -> None:
         self.ref = resolve_model(model)
         self.python = vllm_python(python)
         self.chat = chat
         self.timeout = float(timeout)
         self.max_model_len = int(max_model_len)
         self.stats = {"tokens": 0, "seconds": 0.0, "requests": 0}
+        # on CPU vLLM reserves this share of RAM for its KV cache (its gpu_memory_utilization)
+        if memory_fraction is None:
+            memory_fraction = float(os.environ.get("SAMPLEGEN_VLLM_MEMORY_FRACTION", "0.1"))
         cfg = {"model": str(self.ref.path), "max_model_len": self.max_model_len, "dtype": dtype,
-               "max_num_seqs": max_num_seqs}
+               "max_num_seqs": max_num_seqs, "memory_fraction": memory_fraction}
         env = dict(os.environ)
         root = cache_dir("vllm")
         env.setdefault("VLLM_CACHE_ROOT", str(root / "cache"))

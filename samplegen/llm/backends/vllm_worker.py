@@ -39,7 +39,8 @@ def main() -> None:
 
         llm = LLM(model=cfg["model"], dtype=cfg.get("dtype", "bfloat16"),
                   max_model_len=int(cfg.get("max_model_len", 2048)), enforce_eager=True,
-                  seed=int(cfg.get("seed", 0)), max_num_seqs=int(cfg.get("max_num_seqs", 64)))
+                  seed=int(cfg.get("seed", 0)), max_num_seqs=int(cfg.get("max_num_seqs", 64)),
+                  gpu_memory_utilization=float(cfg.get("memory_fraction", 0.9)))
         tokenizer = llm.get_tokenizer()
     except Exception as e:  # noqa: BLE001 - report any start failure to the parent
         out.write(json.dumps({"error": f"{type(e).__name__}: {e}"}) + "\n")
