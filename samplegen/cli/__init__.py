@@ -56,18 +56,21 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except typer.Exit as e:
         return int(e.exit_code or 0)
-    except Exception as e:  # click usage errors carry their own exit code
-        import click
-
-        if isinstance(e, click.exceptions.ClickException):
-            e.show()
+    except Exception as e:  # click usage errors (typer may vendor its own click) exit 2
+        if _is_click(e, "ClickException"):
+            e.show()  # type: ignore[attr-defined]
             return 2
-        if isinstance(e, click.exceptions.Exit):
-            return int(e.exit_code or 0)
+        if _is_click(e, "Exit"):
+            return int(getattr(e, "exit_code", 0) or 0)
         err_console.print_exception()
         err_console.print(f"[bold red]internal error:[/] {type(e).__name__}: {e}")
         return 1
     return 0
+
+
+def _is_click(e: BaseException, name: str) -> bool:
+    """True when ``e`` is click's (or typer's vendored click's) exception class ``name``."""
+    return any(k.__name__ == name and "click" in k.__module__ for k in type(e).__mro__)
 
 
 if __name__ == "__main__":  # pragma: no cover
