@@ -146,11 +146,11 @@ def run_experiment(source: Source, split: Any,
         raise DataError("the source has no click or no conversion column. Fix: name them "
                         "with --click/--conversion.")
     train, valid, test = _frames(source, split)
-    synth = {}
+    synth, integrity = {}, {}
     for name, obj in (synthetic_sets or {}).items():
-        if isinstance(obj, (str, Path)) and Path(obj).is_dir():
-            check_synthetic_provenance(obj, source, split)
+        run_dir = obj if isinstance(obj, (str, Path)) and Path(obj).is_dir() else None
         synth[name] = load_synthetic(obj, schema, name)
+        integrity[name] = check_synthetic_provenance(run_dir, source, split, synth[name])
     glob = _global_frame(source, global_rows, global_mode, global_weight)
     if targets is None:
         targets = _default_targets(train, schema)
@@ -190,7 +190,7 @@ def run_experiment(source: Source, split: Any,
               "rows": {"train": len(train), "valid": len(valid), "test": len(test),
                        **{f"synthetic:{k}": len(v) for k, v in synth.items()},
                        **({"global": len(glob)} if glob is not None else {})},
-              "split": _split_info(split)}
+              "split": _split_info(split), "integrity": integrity}
     return ExperimentResult(runs, summarize(runs, BASELINE, paired), [a for a, _ in arms], seed_list,
                             list(targets), config)
 

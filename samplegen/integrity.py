@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,7 @@ def write_fit_rows(run_dir: str | Path, source: Source, split: Any) -> Path:
     """Write the sorted hashes of the fitting rows into ``run_dir`` (atomically)."""
     path = Path(run_dir) / FIT_ROWS_FILE
     hashes = np.unique(row_hashes(source.table.iloc[split.train]))
-    tmp = path.with_suffix(".tmp.npy")
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")  # per process: workers race
     np.save(tmp, hashes)
     tmp.replace(path)
     return path

@@ -32,6 +32,10 @@ __all__ = [
     "NImpressionsOpt",
     "JsonOpt",
     "KeepLeakyOpt",
+    "TrainFileOpt",
+    "TestFileOpt",
+    "ValidFileOpt",
+    "load_cli_inputs",
     "load_cli_source",
     "print_json",
     "json_default",
@@ -70,6 +74,47 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document t
 KeepLeakyOpt = Annotated[list[str] | None, typer.Option(
     "--keep-leaky", help="Keep this column as a feature although it looks like a label leak "
                          "(repeatable). Leaky columns are ignored by default.")]
+
+
+TrainFileOpt = Annotated[Path | None, typer.Option(
+    "--train", help="Your own training file (with --test) instead of SOURCE.")]
+TestFileOpt = Annotated[Path | None, typer.Option("--test", help="Your own test file.")]
+ValidFileOpt = Annotated[Path | None, typer.Option(
+    "--valid", help="Your own validation file (default: carved from --train).")]
+
+
+def load_cli_inputs(source: str | None, train: Path | None, test: Path | None,
+                    valid: Path | None = None, *, keep: list[str] | None = None,
+                    quiet: bool = False, **load_kw: Any) -> tuple[Source, Any]:
+    """SOURCE (with its default split) or ``--train/--test[/--valid]`` files, with label-leak
+    columns set to 'ignore' unless kept. Returns ``(source, split)``; the split is None for
+    SOURCE (the caller applies its default rule) and the files' own split otherwise."""
+    from samplegen.leaks import guard_leaks
+
+    if train is not None or test is not None:
+        if train is None or test is None or source is not None:
+            raise UsageError("give SOURCE, or --train FILE and --test FILE (not both).")
+        from samplegen.explicit import load_split_files
+
+        kw = {k: v for k, v in load_kw.items() if v is not None and k != "n_impressions"}
+        policy = kw.get("invalid_conversions")
+        if isinstance(policy, InvalidConversions):
+            kw["invalid_conversions"] = policy.value
+        src, split = load_split_files(train, test, valid, **kw)
+    else:
+        if source is None:
+            raise UsageError("SOURCE is missing. Fix: name a dataset (e.g. travel-sim) or a "
+                             "file, or pass --train FILE --test FILE.")
+        src = load_cli_source(source, **load_kw)
+        split = None
+    src, _ = guard_leaks(src, keep=keep or ())
+    ignored = src.meta.get("leaks_ignored") or []
+    if ignored and not quiet:
+        from samplegen.cli import err_console
+
+        err_console.print(f"[yellow]label leaks:[/] {', '.join(ignored)} set to role 'ignore' "
+                          "(not features); --keep COL keeps one", highlight=False)
+    return src, split
 
 
 def load_cli_source(

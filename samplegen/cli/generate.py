@@ -19,7 +19,7 @@ from samplegen.cli.common import (
     NImpressionsOpt,
     SchemaOpt,
     TimestampOpt,
-    load_cli_source,
+    load_cli_inputs,
     print_json,
 )
 from samplegen.errors import UsageError
@@ -116,29 +116,8 @@ def register(app: typer.Typer) -> None:
         load_kw: dict[str, Any] = dict(schema=schema, click=click, conversion=conversion,
                                        category=category, timestamp=timestamp,
                                        invalid_conversions=invalid_conversions, header=header)
-        split = None
-        if train is not None or test is not None:
-            if train is None or test is None or source is not None:
-                raise UsageError("give SOURCE, or --train FILE and --test FILE (not both).")
-            from samplegen.explicit import load_split_files
-
-            kw = {k: v for k, v in load_kw.items() if v is not None}
-            kw["invalid_conversions"] = invalid_conversions.value
-            src, split = load_split_files(train, test, valid, **kw)
-        else:
-            if source is None:
-                raise UsageError("SOURCE is missing. Fix: e.g. `samplegen generate travel-sim "
-                                 "--generator sdv-gaussian-copula --n 2000 --out DIR`.")
-            src = load_cli_source(source, n_impressions=n_impressions, **load_kw)
-        from samplegen.leaks import guard_leaks
-
-        src, leaks = guard_leaks(src, keep=keep or ())
-        ignored = src.meta.get("leaks_ignored") or []
-        if ignored and not as_json:
-            from samplegen.cli import err_console
-
-            err_console.print(f"[yellow]label leaks:[/] {', '.join(ignored)} set to role "
-                              "'ignore' (not features); --keep COL keeps one", highlight=False)
+        src, split = load_cli_inputs(source, train, test, valid, keep=keep, quiet=as_json,
+                                     n_impressions=n_impressions, **load_kw)
         out = out or Path("runs") / f"{_slug(src.name)}-{generator}-s{seed}"
         result = _run(src, generator, out=out, n=n, per_category=per_category, targets=targets,
                       seed=seed, resume=resume, epochs=epochs, align=align, workers=workers,

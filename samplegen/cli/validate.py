@@ -26,9 +26,11 @@ from samplegen.cli.common import (
     JsonOpt,
     NImpressionsOpt,
     SchemaOpt,
-    SourceArg,
+    TestFileOpt,
     TimestampOpt,
-    load_cli_source,
+    TrainFileOpt,
+    ValidFileOpt,
+    load_cli_inputs,
     print_json,
 )
 from samplegen.errors import UsageError
@@ -44,7 +46,9 @@ def register(app: typer.Typer) -> None:
                                                "ignore_unknown_options": False})
     def _cmd(
         ctx: typer.Context,
-        source: SourceArg,
+        source: Annotated[str | None, typer.Argument(
+            help="Built-in dataset (travel-sim) or a path; omit it with --train/--test.")
+        ] = None,
         synthetic: Annotated[list[Path] | None, typer.Option(
             "--synthetic", help="Run directory (or Parquet/CSV) of synthetic rows; several "
                                 "may follow one flag: --synthetic A B.")] = None,
@@ -86,6 +90,12 @@ def register(app: typer.Typer) -> None:
         invalid_conversions: InvalidConversionsOpt = InvalidConversions.error,
         header: HeaderOpt = None,
         n_impressions: NImpressionsOpt = None,
+        train: TrainFileOpt = None,
+        test: TestFileOpt = None,
+        valid: ValidFileOpt = None,
+        keep: Annotated[list[str] | None, typer.Option(
+            "--keep", help="Keep a column flagged as a label leak as a feature; repeatable.")
+        ] = None,
     ) -> None:
         """Train ESMM real-only vs real + synthetic (same split and seeds); print and save."""
         sets = list(synthetic or [])
@@ -106,28 +116,30 @@ def register(app: typer.Typer) -> None:
                 raise UsageError(f"synthetic set {str(p)!r} does not exist. Fix: pass a run "
                                  "directory written by 'samplegen generate'.")
         rate = _neg_rate(neg_rate)
-        src = load_cli_source(source, schema=schema, click=click, conversion=conversion,
-                              category=category, timestamp=timestamp,
-                              invalid_conversions=invalid_conversions, header=header,
-                              n_impressions=n_impressions)
+        src, split = load_cli_inputs(source, train, test, valid, keep=keep, quiet=as_json,
+                                     schema=schema, click=click, conversion=conversion,
+                                     category=category, timestamp=timestamp,
+                                     invalid_conversions=invalid_conversions, header=header,
+                                     n_impressions=n_impressions)
         if src.schema.click is None:
-            raise UsageError(f"source {source!r} has no click column. Fix: name it with "
+            raise UsageError(f"source {src.name!r} has no click column. Fix: name it with "
                              "--click COL or role: click in a --schema file.")
         if src.schema.conversion is None:
-            raise UsageError(f"source {source!r} has no conversion column. Fix: name it with "
+            raise UsageError(f"source {src.name!r} has no conversion column. Fix: name it with "
                              "--conversion COL.")
         result = _run(src, sets, seeds=seeds, targets=targets, global_conversions=global_conversions,
                       global_mode=global_mode, global_weight=global_weight,
                       synthetic_weight=synthetic_weight, epochs=epochs, batch_size=batch_size,
                       lr=lr, rate=rate, aux=aux, rank_alpha=rank_alpha, nise=nise,
                       threads=threads, valid_frac=valid_frac, test_frac=test_frac,
-                      split_seed=split_seed, progress=not as_json)
+                      split_seed=split_seed, progress=not as_json, split=split)
         folder = out or (sets[0] if sets and sets[0].is_dir() else Path("samplegen-validate"))
         path = result.save(Path(folder) / "metrics.json")
         if as_json:
             print_json(result.to_dict() | {"metrics_path": str(path)})
             return
         _print_table(result, src.oracle is not None)
+        _print_integrity(result)
         from samplegen.cli import console
 
         console.print(f"metrics: {path}")
@@ -149,7 +161,7 @@ def _run(src: Any, sets: list[Path], *, seeds: int, targets: str | None,
          global_conversions: bool, global_mode: str, global_weight: float,
          synthetic_weight: float, epochs: int, batch_size: int, lr: float, rate: float | None,
          aux: bool, rank_alpha: float, nise: bool, threads: int, valid_frac: float,
-         test_frac: float, split_seed: int, progress: bool) -> Any:
+         test_frac: float, split_seed: int, progress: bool, split: Any = None) -> Any:
     from downstream.experiment import run_experiment
     from downstream.fit import ModelOptions
     from downstream.trainer import TrainConfig
@@ -161,7 +173,8 @@ def _run(src: Any, sets: list[Path], *, seeds: int, targets: str | None,
         while name in names:
             name += "'"
         names[name] = p
-    split = make_split(src, valid_frac=valid_frac, test_frac=test_frac, seed=split_seed)
+    if split is None:
+        split = make_split(src, valid_frac=valid_frac, test_frac=test_frac, seed=split_seed)
     tlist = [t.strip() for t in targets.split(",") if t.strip()] if targets else None
     opts = ModelOptions(neg_rate=rate, aux=aux, rank_alpha=rank_alpha, nise=nise)
     tc = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, threads=threads)
@@ -188,6 +201,24 @@ def _label(metric: str) -> str:
         space = "click-space" if "click-space" in base else "entire-space"
         return f"CVR AUC {cat.rstrip(']')} ({space})"
     return names.get(metric, metric)
+
+
+def _print_integrity(result: Any) -> None:
+    """One line per synthetic set: where it was fitted and how much of the test it copies."""
+    from samplegen.cli import console
+
+    overlap = (result.config.get("split", {}).get("rule") or {}).get("overlap") or {}
+    if overlap.get("train&test"):
+        console.print(f"[bold red]warning:[/] {overlap['train&test']} row(s) are in both the "
+                      "train and the test file", highlight=False)
+    for name, rec in (result.config.get("integrity") or {}).items():
+        prov = rec.get("provenance", {})
+        cont = rec.get("contamination", {})
+        flag = "[bold red]CONTAMINATED[/]" if cont.get("contaminated") else "clean"
+        console.print(f"integrity {name}: fitted {prov.get('status', 'unknown')}; test copies "
+                      f"{cont.get('exact', 0)} exact + {cont.get('near', 0)} near of "
+                      f"{cont.get('rows', 0)} ({cont.get('share', 0):.2%}) -> {flag}",
+                      highlight=False)
 
 
 def _print_table(result: Any, has_oracle: bool) -> None:

@@ -1,0 +1,67 @@
+"""Integrity guards end to end: a set fitted on all of SOURCE is refused, one made by
+`samplegen generate SOURCE` is accepted, and copies of test rows are flagged as contaminated."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from samplegen.cli import main
+from samplegen.integrity import provenance_record, write_fit_rows
+from samplegen.sources import load_source
+from samplegen.split import Split, make_split
+
+N = ["--n-impressions", "60000"]
+FAST = ["--seeds", "1", "--epochs", "1", "--neg-rate", "0.1"]
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "ov"
+    rc = main(["generate", "travel-sim", *N, "--generator", "oversample", "--target",
+               "item_category=hotel", "--n", "20", "--out", str(out)])
+    assert rc == 0
+    return out
+
+
+def test_set_from_generate_is_accepted_and_recorded(generated, tmp_path) -> None:
+    rc = main(["validate", "travel-sim", *N, "--synthetic", str(generated), *FAST,
+               "--targets", "hotel", "--out", str(tmp_path)])
+    assert rc == 0
+    integrity = json.loads((tmp_path / "metrics.json").read_text())["config"]["integrity"]
+    assert integrity["ov"]["provenance"]["status"] == "disjoint"
+    assert integrity["ov"]["contamination"]["contaminated"] is False
+
+
+def test_set_fitted_on_all_rows_is_refused(generated, tmp_path, capsys) -> None:
+    src = load_source("travel-sim", n_impressions=60000)
+    everything = Split(np.arange(len(src.table)), np.array([], dtype=np.int64),
+                       np.array([], dtype=np.int64), rule={"kind": "all rows"})
+    leaky = tmp_path / "leaky"
+    leaky.mkdir()
+    (leaky / "synthetic.parquet").write_bytes((generated / "synthetic.parquet").read_bytes())
+    (leaky / "manifest.json").write_text(json.dumps({"provenance":
+                                                     provenance_record(src, everything)}))
+    write_fit_rows(leaky, src, everything)
+    rc = main(["validate", "travel-sim", *N, "--synthetic", str(leaky), *FAST,
+               "--targets", "hotel", "--out", str(tmp_path / "v")])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "was fitted on rows that this evaluation uses" in err and "Fix:" in err
+    assert not (tmp_path / "v" / "metrics.json").exists()
+
+
+def test_copies_of_test_rows_are_marked_contaminated(tmp_path) -> None:
+    src = load_source("travel-sim", n_impressions=60000)
+    split = make_split(src)
+    test = src.table.iloc[split.test]
+    copies = test[test[src.schema.click] == 1].head(30)
+    path = tmp_path / "copies.parquet"
+    copies.to_parquet(path)
+    rc = main(["validate", "travel-sim", *N, "--synthetic", str(path), *FAST,
+               "--targets", "hotel", "--out", str(tmp_path)])
+    assert rc == 0
+    rec = json.loads((tmp_path / "metrics.json").read_text())["config"]["integrity"]["copies"]
+    assert rec["contamination"]["exact"] == 30 and rec["contamination"]["contaminated"]
