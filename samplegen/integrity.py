@@ -96,6 +96,13 @@ def check_provenance(run_dir: str | Path, source: Source, split: Any) -> Provena
     ov_test = int(np.isin(row_hashes(source.table.iloc[split.test]), fit).sum())
     if ov_valid or ov_test:
         rule = prov.get("rule", "unknown")
+        shared = (split.rule.get("overlap") or {}) if split.rule.get("kind") == "files" else {}
+        if shared.get("train&test") or shared.get("train&valid"):
+            raise LeakageError(
+                f"the --train file shares {shared.get('train&test', 0)} row(s) with the --test "
+                f"file and {shared.get('train&valid', 0)} with the validation rows, so the "
+                f"generator of {str(run_dir)!r} saw evaluation rows. Fix: remove the shared "
+                "rows from one of the files, then generate again.")
         raise LeakageError(
             f"synthetic set {str(run_dir)!r} was fitted on rows that this evaluation uses for "
             f"validation ({ov_valid} rows) or test ({ov_test} rows); its generator split was "

@@ -24,9 +24,11 @@ from samplegen.cli.common import (
     JsonOpt,
     NImpressionsOpt,
     SchemaOpt,
-    SourceArg,
+    TestFileOpt,
     TimestampOpt,
-    load_cli_source,
+    TrainFileOpt,
+    ValidFileOpt,
+    load_cli_inputs,
     print_json,
 )
 from samplegen.errors import UsageError
@@ -38,7 +40,15 @@ def register(app: typer.Typer) -> None:
     @app.command("report", context_settings={"allow_extra_args": True})
     def _report(
         ctx: typer.Context,
-        source: SourceArg,
+        source: Annotated[str | None, typer.Argument(
+            help="Built-in dataset (travel-sim) or a path; omit it with --train/--test.")
+        ] = None,
+        train: TrainFileOpt = None,
+        test: TestFileOpt = None,
+        valid: ValidFileOpt = None,
+        keep: Annotated[list[str] | None, typer.Option(
+            "--keep", help="Keep a column flagged as a label leak as a feature; repeatable.")
+        ] = None,
         synthetic: Annotated[list[str] | None, typer.Option(
             "--synthetic", "-s", help="Synthetic set: a run directory (synthetic.parquet + "
             "manifest.json) or a Parquet/CSV file, optionally NAME=PATH. Repeat the flag or "
@@ -84,12 +94,13 @@ def register(app: typer.Typer) -> None:
         if not paths:
             raise UsageError("no synthetic set given. Fix: pass --synthetic DIR (a run "
                              "directory of `samplegen generate`, or a Parquet/CSV file).")
-        src = load_cli_source(source, schema=schema, click=click, conversion=conversion,
-                              category=category, timestamp=timestamp,
-                              invalid_conversions=invalid_conversions, header=header,
-                              n_impressions=n_impressions, seed=seed)
+        src, split = load_cli_inputs(source, train, test, valid, keep=keep, quiet=as_json,
+                                     schema=schema, click=click, conversion=conversion,
+                                     category=category, timestamp=timestamp,
+                                     invalid_conversions=invalid_conversions, header=header,
+                                     n_impressions=n_impressions, seed=seed)
         tgt = [t.strip() for item in (targets or []) for t in item.split(",") if t.strip()]
-        result = run_report(src, paths, out=out, targets=tgt or None,
+        result = run_report(src, paths, out=out, targets=tgt or None, split=split,
                             validate_metrics=validate_metrics,
                             options={"max_rows": max_rows, "min_holdout_rows": min_holdout,
                                      "seed": report_seed})
@@ -120,19 +131,24 @@ def parse_set_args(paths: list[str]) -> dict[str, Path]:
 
 def run_report(src: Any, paths: list[str], *, out: Path | None = None,
                targets: list[str] | None = None, validate_metrics: Path | None = None,
-               options: dict[str, Any] | None = None) -> dict[str, Any]:
+               options: dict[str, Any] | None = None, split: Any = None) -> dict[str, Any]:
     """Build and save the report of ``paths`` against the loaded source; return a summary."""
     from evaluators import QualityReport, ReportOptions
     from evaluators.properties.base import to_jsonable
     from samplegen.cli.align import read_synthetic
-    from samplegen.integrity import check_provenance
+    from samplegen.integrity import check_provenance, contamination
     from samplegen.split import make_split
 
     t0 = time.perf_counter()
     sets_paths = parse_set_args(paths)
-    split = make_split(src)
+    split = split if split is not None else make_split(src)
     train, _, test = split.frames(src)
-    sets, notes = {}, []
+    overlap = (split.rule.get("overlap") or {}).get("train&test")
+    if overlap:
+        notes_head = [f"{overlap} row(s) are in both the train and the test file"]
+    else:
+        notes_head = []
+    sets, notes = {}, notes_head
     for name, path in sets_paths.items():
         df, manifest = read_synthetic(path)
         sets[name] = df
@@ -141,6 +157,9 @@ def run_report(src: Any, paths: list[str], *, out: Path | None = None,
             notes.append(f"{name}: provenance {prov.status} ({prov.detail})")
         elif manifest is None:
             notes.append(f"{name}: a plain file; its fitting split is unknown")
+        cont = contamination(df, test, src.schema)
+        notes.append(f"{name}: {cont.exact} exact and {cont.near} near copies of test rows "
+                     f"({cont.share:.2%}){' - CONTAMINATED' if cont.contaminated else ''}")
     if len(train) > 200_000:
         notes.append(f"the real training split has {len(train)} rows: detection, privacy and "
                      "precision/recall use seeded subsamples (see Options); reference rows "

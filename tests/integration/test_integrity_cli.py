@@ -65,3 +65,39 @@ def test_copies_of_test_rows_are_marked_contaminated(tmp_path) -> None:
     assert rc == 0
     rec = json.loads((tmp_path / "metrics.json").read_text())["config"]["integrity"]["copies"]
     assert rec["contamination"]["exact"] == 30 and rec["contamination"]["contaminated"]
+
+
+def test_train_test_files_work_for_generate_validate_report(tmp_path, capsys) -> None:
+    src = load_source("travel-sim", n_impressions=60000, with_global=False)
+    train_f, test_f = tmp_path / "train.parquet", tmp_path / "test.parquet"
+    src.table.iloc[:45000].to_parquet(train_f)
+    src.table.iloc[45000:].to_parquet(test_f)
+    files = ["--train", str(train_f), "--test", str(test_f)]
+    run = tmp_path / "gen"
+    assert main(["generate", *files, "--generator", "oversample", "--target",
+                 "item_category=hotel", "--n", "10", "--out", str(run)]) == 0
+    assert main(["validate", *files, "--synthetic", str(run), *FAST, "--targets", "hotel",
+                 "--out", str(tmp_path / "v")]) == 0
+    rule = json.loads((tmp_path / "v" / "metrics.json").read_text())["config"]["split"]["rule"]
+    assert rule["kind"] == "files" and rule["overlap"]["train&test"] == 0
+    assert main(["report", *files, "--synthetic", str(run), "--out", str(tmp_path / "r"),
+                 "--json"]) == 0
+    assert (tmp_path / "r" / "report.html").is_file()
+
+
+def test_overlapping_train_and_test_files_are_reported(tmp_path, capsys) -> None:
+    src = load_source("travel-sim", n_impressions=60000, with_global=False)
+    train_f, test_f = tmp_path / "train.parquet", tmp_path / "test.parquet"
+    src.table.iloc[:45000].to_parquet(train_f)
+    import pandas as pd
+
+    # 10 early training rows also sit in the test file
+    pd.concat([src.table.iloc[:10], src.table.iloc[45000:]]).to_parquet(test_f)
+    files = ["--train", str(train_f), "--test", str(test_f)]
+    run = tmp_path / "gen"
+    assert main(["generate", *files, "--generator", "oversample", "--target",
+                 "item_category=hotel", "--n", "10", "--out", str(run)]) == 0
+    rc = main(["validate", *files, "--synthetic", str(run), *FAST, "--targets", "hotel",
+               "--out", str(tmp_path / "v")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "shares 10 row(s) with the --test file" in err
