@@ -12,7 +12,13 @@ EXPECTED = {
     "Source",
     "UsageError",
     "__version__",
+    "generate",
+    "get_generator",
     "infer_schema",
+    "list_generators",
+    "load_source",
+    "make_split",
+    "sparse_categories",
 }
 
 
