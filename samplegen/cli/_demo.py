@@ -39,7 +39,7 @@ class DemoConfig:
     llm_generator: str = "llm-fewshot"
     llm_model: str = "smollm2"
     baselines: list[str] = field(default_factory=lambda: ["sdv-gaussian-copula", "oversample"])
-    align: str = "shap"
+    align: str = "cllm"
     report_rows: int = 5000
 
     @classmethod

@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
         quick: Annotated[bool, typer.Option("--quick", help="Smaller data, fewer rows and seeds "
                                             "(about 3 minutes).")] = False,
         align: Annotated[str, typer.Option("--align", help="Alignment: shap, cllm or none.")
-                         ] = "shap",
+                         ] = "cllm",
     ) -> None:
         """Describe travel-sim, generate positives for its sparse and cold-start categories (LLM,
         GaussianCopula, oversampling), align them, validate with ESMM and write the report."""

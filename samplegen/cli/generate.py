@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
         epochs: Annotated[int | None, typer.Option(
             "--epochs", help="Training epochs (CTGAN, TVAE, CopulaGAN, llm-finetune).")] = None,
         align: Annotated[str, typer.Option(
-            "--align", help="Select rows after generation: none, shap or cllm.")] = "none",
+            "--align", help="Select rows after generation: none, shap or cllm.")] = "cllm",
         workers: Annotated[int, typer.Option(
             "--workers", help="Worker processes sharing the run's chunks.")] = 1,
         chunk_rows: Annotated[int, typer.Option(
