@@ -95,12 +95,46 @@ class NumberSpec:
         return False
 
     def regex(self) -> str:
-        """A regular expression for the number's shape (digit counts; range checked later)."""
-        lo, _ = self._bounds()
+        """A regular expression for the domain's numbers (exact for a bounded range >= 0)."""
+        lo, hi = self._bounds()
+        frac = rf"(?:\.\d{{1,{self.decimals}}})?" if self.decimals > 0 else ""
+        if lo >= 0 and not math.isinf(hi):
+            lo_i, hi_i = math.ceil(lo), math.floor(hi)
+            if lo_i > hi_i:
+                return "(?!)"
+            top = _int_range_regex(hi_i, hi_i) + (
+                rf"(?:\.0{{1,{self.decimals}}})?" if self.decimals > 0 else "")
+            if lo_i == hi_i or not frac:
+                return _int_range_regex(lo_i, hi_i) if not frac else top
+            return f"(?:{_int_range_regex(lo_i, hi_i - 1)}{frac}|{top})"
         sign = "-?" if lo < 0 else ""
         d = self._int_digits()
-        frac = rf"(?:\.\d{{1,{self.decimals}}})?" if self.decimals > 0 else ""
         return rf"{sign}(?:0|[1-9]\d{{0,{d - 1}}}){frac}"
+
+
+def _int_range_regex(lo: int, hi: int) -> str:
+    """A regular expression matching exactly the integers ``lo..hi`` (``0 <= lo <= hi``)."""
+    parts = []
+    for nd in range(len(str(lo)), len(str(hi)) + 1):
+        a, b = max(lo, 10 ** (nd - 1) if nd > 1 else 0), min(hi, 10 ** nd - 1)
+        if a <= b:
+            parts.append(_same_length(str(a), str(b)))
+    return "(?:" + "|".join(parts) + ")"
+
+
+def _same_length(a: str, b: str) -> str:
+    if a == b:
+        return a
+    if len(a) == 1:
+        return f"[{a}-{b}]"
+    if a[0] == b[0]:
+        return a[0] + "(?:" + _same_length(a[1:], b[1:]) + ")"
+    n = len(a) - 1
+    out = [a[0] + "(?:" + _same_length(a[1:], "9" * n) + ")"]
+    if int(a[0]) + 1 <= int(b[0]) - 1:
+        out.append(f"[{int(a[0]) + 1}-{int(b[0]) - 1}]" + r"\d" * n)
+    out.append(b[0] + "(?:" + _same_length("0" * n, b[1:]) + ")")
+    return "(?:" + "|".join(out) + ")"
 
 
 @dataclass(frozen=True)

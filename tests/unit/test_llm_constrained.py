@@ -171,3 +171,14 @@ def test_gqa_attention_gives_the_same_rows_as_standard_sdpa(rc, tiny) -> None:
     fast = TransformersBackend(model, tokenizer=tok, batch_size=4).generate(prompts, sp, rc)
     plain = TransformersBackend(model, tokenizer=tok, batch_size=4, fast_attention=False)
     assert plain.generate(prompts, sp, rc) == fast
+
+
+def test_number_regex_is_exact_for_bounded_ranges() -> None:
+    from samplegen.llm.constrained import _int_range_regex
+
+    for lo, hi in [(0, 0), (0, 23), (10, 250), (95, 105), (7, 1234)]:
+        rx = re.compile(_int_range_regex(lo, hi))
+        assert {i for i in range(2 * hi + 20) if rx.fullmatch(str(i))} == set(range(lo, hi + 1))
+    rx = re.compile(NumberSpec(10.0, 250.0, 1).regex())
+    assert all(rx.fullmatch(t) for t in ["10", "249.9", "250", "250.0", "99.5"])
+    assert not any(rx.fullmatch(t) for t in ["250.5", "299", "9", "9.5", "100.25", "010"])
