@@ -32,7 +32,8 @@ class DemoConfig:
     """Sizes of the demo; ``quick()`` is the 3-minute smoke version."""
 
     n_impressions: int | None = None  # travel-sim default size
-    n_synthetic: int = 360
+    n_synthetic: int = 120  # per method, split over the demo targets
+    n_targets: int = 2  # the cold-start categories with the fewest training conversions
     seeds: int = 3
     epochs: int = 3
     neg_rate: float = 0.05
@@ -44,7 +45,7 @@ class DemoConfig:
 
     @classmethod
     def quick(cls) -> DemoConfig:
-        return cls(n_impressions=1_000_000, n_synthetic=90, seeds=2, epochs=2, neg_rate=0.05)
+        return cls(n_impressions=1_000_000, n_synthetic=16, seeds=2, epochs=2, neg_rate=0.05)
 
 
 @dataclass
@@ -74,10 +75,12 @@ def run_demo(out: Path, cfg: DemoConfig, console: Any) -> pd.DataFrame:
     split = make_split(src)
     train, _, test = split.frames(src)
     sparsity = sparse_categories(train, src.schema)
-    targets = sparsity.targets
+    targets = demo_targets(sparsity, cfg.n_targets)
     console.print(f"{len(src.table):,} impressions; click rate {src.table[src.schema.click].mean():.4f}; "
                   f"train/valid/test {split.sizes()}")
     console.print(f"cold-start: {', '.join(sparsity.cold_start)}; sparse: {', '.join(sparsity.sparse)}")
+    console.print(f"demo targets (fewest training conversions): {', '.join(targets)}; "
+                  f"{cfg.n_synthetic} synthetic positives per method")
 
     console.rule("[bold]2. generate synthetic positives")
     methods = [cfg.llm_generator, *cfg.baselines]
@@ -87,6 +90,7 @@ def run_demo(out: Path, cfg: DemoConfig, console: Any) -> pd.DataFrame:
         t0 = time.perf_counter()
         run_dir = out / "generate" / name
         res = generate(src, name, out=run_dir, n=cfg.n_synthetic, split=split,
+                       targets=[{src.schema.category: t} for t in targets],
                        align=None if cfg.align == "none" else cfg.align, generator_params=params,
                        seed=0, resume=run_dir.exists())
         took = time.perf_counter() - t0
@@ -112,6 +116,18 @@ def run_demo(out: Path, cfg: DemoConfig, console: Any) -> pd.DataFrame:
         "config": cfg.__dict__,
     }, indent=2, default=str))
     return table
+
+
+def demo_targets(sparsity: Any, k: int) -> list[str]:
+    """The ``k`` cold-start (else sparse) categories with the fewest training conversions."""
+    stats = sparsity.table
+    pool = sparsity.cold_start or sparsity.sparse
+    conv_col = next((c for c in stats.columns if "conv" in str(c).lower()), None)
+    if conv_col is None:
+        return list(pool[:k])
+    order = sorted(pool, key=lambda c: (float(stats.loc[c, conv_col]) if c in stats.index
+                                        else 0.0, c))
+    return order[:k]
 
 
 def _measurable(test: pd.DataFrame, schema: Any, targets: list[str]) -> list[str]:
