@@ -107,8 +107,13 @@ def run_demo(out: Path, cfg: DemoConfig, console: Any) -> pd.DataFrame:
     report = _report(src, split, runs, targets, cfg, out)
 
     measured = _measurable(test, src.schema, targets)
-    console.print(f"per-category AUC summarised over categories with >= {MIN_TEST_CONVERSIONS} "
-                  f"test conversions: {', '.join(measured) or 'none'}")
+    if measured:
+        console.print(f"per-category AUC summarised over categories with >= "
+                      f"{MIN_TEST_CONVERSIONS} test conversions: {', '.join(measured)}")
+    else:
+        measured = list(targets)
+        console.print(f"[yellow]no target category has >= {MIN_TEST_CONVERSIONS} test "
+                      "conversions at this size: its per-category AUC is noisy[/]")
     table = summary_table(runs, metrics, report, measured)
     (out / "summary.json").write_text(json.dumps({
         "table": table.replace({np.nan: None}).to_dict(orient="records"),
@@ -174,13 +179,12 @@ def summary_table(runs: dict[str, MethodRun], metrics: dict[str, Any], report: d
         gap = summ[(summ["arm"] == arm) & (summ["metric"] == "cvr_auc@click-space")]
         rows.append({
             "method": name,
-            "valid rows/s": run.rows_per_s,
+            "rows/s": run.rows_per_s,
             "rows": run.rows,
-            "target CVR AUC delta (click-space)": float(np.mean(d)) if len(d) else math.nan,
-            "std over seeds": float(np.std(d, ddof=1)) if len(d) > 1 else math.nan,
-            "oracle gap closed (CVR AUC, click-space)":
-                float(gap["gap_closed"].iloc[0]) if len(gap) else math.nan,
-            "DCR share closer to train": _dcr(report.get("data", {}), name),
+            "cat. CVR AUC Δ": float(np.mean(d)) if len(d) else math.nan,
+            "± std": float(np.std(d, ddof=1)) if len(d) > 1 else math.nan,
+            "gap closed": float(gap["gap_closed"].iloc[0]) if len(gap) else math.nan,
+            "DCR": _dcr(report.get("data", {}), name),
         })
     return pd.DataFrame(rows)
 
@@ -200,21 +204,18 @@ def _per_seed_category_delta(metrics: dict[str, Any], targets: list[str]) -> dic
         if base is None:
             continue
         out.setdefault(arm, [])  # type: ignore[arg-type]
-        out[arm].append(np.nanmean(v - base))  # type: ignore[union-attr]
+        diff = v - base
+        out[arm].append(float(np.nanmean(diff)) if np.isfinite(diff).any() else math.nan)  # type: ignore[union-attr]
     return {k: np.asarray(v, float) for k, v in out.items()}
 
 
 def _dcr(report: dict[str, Any], name: str) -> float:
     """Share of synthetic rows closer to train than to holdout (0.5 is ideal)."""
     try:
-        details = report["sets"][name]["privacy"]["metrics"]
+        v = report["sets"][name]["properties"]["privacy"]["summary"]["dcr_share_closer_to_train"]
     except (KeyError, TypeError):
         return math.nan
-    for key, rec in details.items():
-        if "dcr" in key.lower() and "share" in key.lower():
-            v = rec.get("value") if isinstance(rec, dict) else rec
-            return float(v) if v is not None else math.nan
-    return math.nan
+    return math.nan if v is None else float(v)
 
 
 def check_out_dir(out: Path) -> None:

@@ -33,14 +33,25 @@ def register(app: typer.Typer) -> None:
         for col in table.columns:
             t.add_column(col, justify="left" if col == "method" else "right")
         for rec in table.to_dict(orient="records"):
-            t.add_row(*[_fmt(v) for v in rec.values()])
+            t.add_row(*[_fmt(k, v) for k, v in rec.items()])
         console.print(t)
-        console.print("CVR AUC: click-space (clicked test rows, label conversion), per target "
-                      "category, mean over categories; delta vs real-only paired by seed.")
+        console.print("cat. CVR AUC Δ: click-space CVR AUC (clicked test rows, label conversion) "
+                      "of the target categories, mean over categories, minus real-only's, paired "
+                      "by seed; gap closed: share of the real-only -> oracle gap of the global "
+                      "click-space CVR AUC; DCR: share of synthetic rows closer to train than to "
+                      "holdout (0.5 ideal).")
         console.print(f"report: {out / 'report' / 'report.html'}")
 
 
-def _fmt(v: object) -> str:
-    if isinstance(v, float):
-        return "n/a" if math.isnan(v) else f"{v:+.4f}" if abs(v) < 1 and v != 0 else f"{v:,.2f}"
-    return str(v)
+def _fmt(column: str, v: object) -> str:
+    if not isinstance(v, float):
+        return str(v)
+    if math.isnan(v):
+        return "n/a"
+    if column == "rows/s":
+        return f"{v:,.2f}"
+    if column == "gap closed":
+        return f"{v:+.0%}"
+    if column in ("cat. CVR AUC Δ",):
+        return f"{v:+.4f}"
+    return f"{v:.4f}"
