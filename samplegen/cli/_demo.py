@@ -32,7 +32,7 @@ class DemoConfig:
     """Sizes of the demo; ``quick()`` is the 3-minute smoke version."""
 
     n_impressions: int | None = None  # travel-sim default size
-    n_synthetic: int = 120  # per method, split over the demo targets
+    n_synthetic: int = 40  # per method, split over the demo targets (LLM-bound on CPU)
     n_targets: int = 2  # the cold-start categories with the fewest training conversions
     seeds: int = 3
     epochs: int = 3
