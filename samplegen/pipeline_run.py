@@ -22,12 +22,11 @@ import pyarrow as pa
 from samplegen.datasets.base import Source
 from samplegen.generators.base import Generator
 from samplegen.generators.validation import normalize, row_hashes
-from samplegen.rundir import ChunkSpec, RunDir
+from samplegen.rundir import ChunkSpec, RunDir, chunk_counts, chunk_rejects
 from samplegen.schema import ColumnType, Schema
 
 log = logging.getLogger(__name__)
 
-MAX_REJECT_EXAMPLES = 200
 MAX_TOPUP_ROUNDS = 5
 ALIGN_POOL_FACTOR = 2
 _FINALIZE = 10**6  # lock index of the finalizer
@@ -341,8 +340,8 @@ class Run:
         frames = (self.rd.read_chunk(i).loc[keep[i]] for i in self.rd.done())
         written = self.rd.write_merged(frames, arrow_schema(self.schema))
         dups = sum(int((~m).sum()) for m in keep.values())
-        counts = _counts(reports, dups, written, sum(t.n for t in self.targets))
-        self.rd.write_rejects(_rejects(reports))
+        counts = chunk_counts(reports, dups, written, sum(t.n for t in self.targets))
+        self.rd.write_rejects(chunk_rejects(reports))
         self.timings["finalize_s"] = time.perf_counter() - t0
         workers = Counter(str(r.get("pid")) for r in reports.values())
         status = "complete" if written == counts["requested"] else "short"
@@ -366,37 +365,6 @@ class Run:
             log.warning("run %s wrote %d of %d rows: the generator ran out of patience",
                         self.rd.path, written, counts["requested"])
         return manifest
-
-
-def _counts(reports: dict[int, dict[str, Any]], dups: int, written: int,
-            requested: int) -> dict[str, Any]:
-    rejected: Counter = Counter()
-    repaired: Counter = Counter()
-    drawn = surplus = produced = 0
-    for r in reports.values():
-        rejected.update(r.get("rejected", {}))
-        repaired.update(r.get("repaired", {}))
-        drawn += r.get("drawn", 0)
-        surplus += r.get("surplus", 0)
-        produced += r.get("produced", 0)
-    if dups:
-        rejected["duplicate_across_workers"] += dups
-    total = int(sum(rejected.values()))
-    return {"requested": requested, "written": written, "drawn": drawn, "surplus": surplus,
-            "rejected": dict(sorted(rejected.items())), "rejected_total": total,
-            "repaired": dict(sorted(repaired.items())),
-            "add_up": drawn == written + total + surplus,
-            "rule": "drawn = written + rejected_total + surplus"}
-
-
-def _rejects(reports: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for idx, r in reports.items():
-        for ex in r.get("examples", []):
-            if len(out) >= MAX_REJECT_EXAMPLES:
-                return out
-            out.append({"chunk": idx, **ex})
-    return out
 
 
 def _worker_entry(kwargs: dict[str, Any]) -> None:

@@ -22,6 +22,7 @@ import json
 import os
 import socket
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -310,3 +311,39 @@ def json_default(o: Any) -> Any:
     if hasattr(o, "to_dict"):
         return o.to_dict()
     return str(o)
+
+
+# ------------------------------------------------------------ chunk reports
+#: rejected rows kept in rejects.jsonl (a bounded sample)
+MAX_REJECT_EXAMPLES = 200
+
+
+def chunk_counts(reports: dict[int, dict[str, Any]], dups: int, written: int,
+            requested: int) -> dict[str, Any]:
+    rejected: Counter = Counter()
+    repaired: Counter = Counter()
+    drawn = surplus = produced = 0
+    for r in reports.values():
+        rejected.update(r.get("rejected", {}))
+        repaired.update(r.get("repaired", {}))
+        drawn += r.get("drawn", 0)
+        surplus += r.get("surplus", 0)
+        produced += r.get("produced", 0)
+    if dups:
+        rejected["duplicate_across_workers"] += dups
+    total = int(sum(rejected.values()))
+    return {"requested": requested, "written": written, "drawn": drawn, "surplus": surplus,
+            "rejected": dict(sorted(rejected.items())), "rejected_total": total,
+            "repaired": dict(sorted(repaired.items())),
+            "add_up": drawn == written + total + surplus,
+            "rule": "drawn = written + rejected_total + surplus"}
+
+
+def chunk_rejects(reports: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for idx, r in reports.items():
+        for ex in r.get("examples", []):
+            if len(out) >= MAX_REJECT_EXAMPLES:
+                return out
+            out.append({"chunk": idx, **ex})
+    return out
