@@ -22,15 +22,10 @@ err_console = Console(stderr=True)
 
 
 def _register() -> None:
-    from samplegen.cli import data, demo, generate, report, validate
+    from samplegen.cli import align, data, demo, generate, report, validate
 
-    for module in (data, generate, validate, report, demo):
+    for module in (data, generate, validate, report, align, demo):
         module.register(app)
-    try:
-        from samplegen.cli import align
-    except ImportError:  # pragma: no cover - align lands with the SHAP issue
-        return
-    align.register(app)
 
 
 _register()
