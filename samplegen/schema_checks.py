@@ -119,13 +119,23 @@ def coerce_table(schema: Schema, df: pd.DataFrame) -> pd.DataFrame:
         if col.is_label:
             out[col.name] = pd.to_numeric(s, errors="coerce").fillna(0).astype("int64")
         elif col.type == ColumnType.CATEGORICAL:
-            out[col.name] = s.map(lambda v: None if _isna(v) else to_str(v)).astype(object)
+            out[col.name] = _coerce_categorical(s)
         elif col.type == ColumnType.NUMERICAL:
             x = pd.to_numeric(s, errors="coerce")
             out[col.name] = x.astype("float64")
         elif col.type == ColumnType.DATETIME:
             out[col.name] = pd.to_datetime(s, errors="coerce")
     return out
+
+
+def _coerce_categorical(s: pd.Series) -> pd.Series:
+    """Values as strings (missing as None), converting each distinct value once."""
+    codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
+    kinds = {type(v) for v in uniques}
+    if kinds & {bool, np.bool_} and len(kinds) > 1:  # True == 1 would merge: convert one by one
+        return s.map(lambda v: None if _isna(v) else to_str(v)).astype(object)
+    table = np.array([None if _isna(v) else to_str(v) for v in uniques] + [None], dtype=object)
+    return pd.Series(table[codes], index=s.index, dtype=object, name=s.name)
 
 
 def _isna(v: Any) -> bool:
