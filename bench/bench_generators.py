@@ -4,6 +4,9 @@ kill -9 + resume of a large run.
     .venv/bin/python bench/bench_generators.py [--quick] [--n-impressions N] [--rows 100000]
         [--big 1000000] [--kill-rows 200000] [--epochs 5] [--threads 1] [--only gc,neural,...]
 
+Defaults: travel-sim at its default size (``DEFAULT_N_IMPRESSIONS``, 3M impressions; 200k
+with ``--quick``), one thread (torch and the BLAS/OpenMP pools of every child process).
+
 Sections (each measured in a fresh process, so peak RSS is its own):
 
 * gc       GaussianCopula: fit on the training split (it models the clicked rows), raw SDV
@@ -24,20 +27,28 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _env(threads: int) -> dict[str, str]:
+    """Child environment: the package on the path, offline, ``threads`` for every thread pool."""
+    pools = {k: str(threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                                        "OPENBLAS_NUM_THREADS")}
+    return {**os.environ, **pools, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+
+
 def _child(code: str, *args: object, timeout: float = 7200) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
     out = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True,
-                         text=True, env=env, cwd=ROOT, timeout=timeout)
+                         text=True, env=_env(int(args[0])), cwd=ROOT, timeout=timeout)
     if out.returncode != 0:
         raise RuntimeError(out.stderr[-3000:])
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -75,7 +86,8 @@ print(json.dumps({"fit_s": fit, "fit_rows": g.fit_rows, "clicked": int((train[S.
                   "raw_rows_s": rows / raw_s, "pipeline_s": gen_s, "pipeline_rows_s": rows / gen_s,
                   "written": c["written"], "rejected": c["rejected_total"],
                   "repaired": c["repaired"], "targets": len(targets),
-                  "pipeline_fit_s": r.manifest["timings"].get("fit_s")}))
+                  "pipeline_fit_s": r.manifest["timings"].get("fit_s"),
+                  "pipeline_generate_s": r.manifest["timings"].get("generate_s")}))
 """
 
 NEURAL = PRELUDE + """
@@ -132,15 +144,17 @@ print(json.dumps({"written": len(df), "unique": int((~df.duplicated()).sum()),
 
 def kill_and_resume(threads: int, n_imp: int, rows: int, tmp: Path) -> dict:
     out = tmp / "kill"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.Popen([sys.executable, "-c", KILL_WORKER, str(threads), str(n_imp),
-                             str(rows), str(out)], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = tmp / "kill-worker.log"
+    with log.open("w") as err:
+        proc = subprocess.Popen([sys.executable, "-c", KILL_WORKER, str(threads), str(n_imp),
+                                 str(rows), str(out)], env=_env(threads), cwd=ROOT,
+                                stdout=subprocess.DEVNULL, stderr=err)
     want = max(1, (rows // 5000) // 3)
     t0 = time.perf_counter()
     while len(list((out / "chunks").glob("part-*.parquet"))) < want:
         if proc.poll() is not None:
-            raise RuntimeError("the run ended before it could be killed")
+            raise RuntimeError(f"the run ended (exit {proc.returncode}) before it could be "
+                               f"killed: {log.read_text()[-3000:]}")
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -153,7 +167,8 @@ def kill_and_resume(threads: int, n_imp: int, rows: int, tmp: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--n-impressions", type=int, default=None)
+    ap.add_argument("--n-impressions", type=int, default=None,
+                    help="travel-sim size (default: its DEFAULT_N_IMPRESSIONS; 200k with --quick)")
     ap.add_argument("--rows", type=int, default=None)
     ap.add_argument("--big", type=int, default=None)
     ap.add_argument("--kill-rows", type=int, default=None)
@@ -162,52 +177,88 @@ def main() -> None:
     ap.add_argument("--only", default="gc,neural,memory,kill")
     a = ap.parse_args()
     q = a.quick
-    n_imp = a.n_impressions or (50_000 if q else 200_000)
+    from samplegen.datasets.travel_sim import DEFAULT_N_IMPRESSIONS
+
+    n_imp = a.n_impressions or (200_000 if q else DEFAULT_N_IMPRESSIONS)
     rows = a.rows or (10_000 if q else 100_000)
     big = a.big or (100_000 if q else 1_000_000)
     kill_rows = a.kill_rows or (20_000 if q else 200_000)
     epochs = a.epochs or (2 if q else 5)
     only = set(a.only.split(","))
-    lines = [f"travel-sim n_impressions={n_imp}, torch threads={a.threads}", "",
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    load0 = os.getloadavg()
+    lines = [f"# bench_generators — {started} — {platform.machine()}, {os.cpu_count()} cores — "
+             f"`{' '.join([Path(sys.argv[0]).name, *sys.argv[1:]])}`",
+             f"# travel-sim n_impressions={n_imp:,}, threads={a.threads}, rows={rows:,}, "
+             f"big={big:,}, kill_rows={kill_rows:,}, epochs={epochs}, sections={a.only}",
+             f"# load average at start: {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}", "",
              "| measure | value |", "|---|---|"]
 
     def row(k: str, v: str) -> None:
         lines.append(f"| {k} | {v} |")
         print(lines[-1], file=sys.stderr, flush=True)
 
+    def section(name: str, fn: Callable[[], None]) -> None:
+        """Run one section; a failure is a row of the table, not the end of the others."""
+        if name not in only:
+            return
+        t0 = time.perf_counter()
+        try:
+            fn()
+        except Exception as e:  # noqa: BLE001 - reported in the table
+            row(f"{name}: FAILED", " ".join(str(e).split())[-400:].replace("|", "/"))
+        row(f"{name}: section wall time", f"{time.perf_counter() - t0:.0f} s")
+
     with tempfile.TemporaryDirectory(prefix="bench-gen-") as tmp:
         t = Path(tmp)
-        if "gc" in only:
+
+        def gc() -> None:
             r = _child(GC, a.threads, n_imp, rows, t / "gc")
             row("GaussianCopula fit (clicked training rows)",
-                f"{r['fit_s']:.1f} s on {r['clicked']} rows")
+                f"{r['fit_s']:.1f} s on {r['clicked']:,} rows")
             row("GaussianCopula raw SDV sampling", f"{r['raw_rows_s']:,.0f} rows/s")
-            row(f"GaussianCopula pipeline, {rows:,} validated rows over {r['targets']} targets",
-                f"{r['pipeline_s']:.1f} s ({r['pipeline_rows_s']:,.0f} rows/s; "
-                f"{r['rejected']} rejected; repaired {r['repaired']})")
-        if "memory" in only:
+            gen_s = r["pipeline_generate_s"]
+            row(f"GaussianCopula fit + sample {rows:,} validated rows over {r['targets']} targets "
+                "(the generate pipeline)",
+                f"{r['pipeline_s']:.1f} s ({r['pipeline_rows_s']:,.0f} rows/s overall; fit "
+                f"{r['pipeline_fit_s']:.1f} s, sampling {gen_s:.1f} s = "
+                f"{rows / gen_s:,.0f} rows/s; {r['rejected']} rejected; repaired "
+                f"{r['repaired']})")
+
+        def memory() -> None:
             small = _child(MEM, a.threads, n_imp, rows, t / "m1")
             large = _child(MEM, a.threads, n_imp, big, t / "m2")
             ratio = large["peak_rss_mb"] / small["peak_rss_mb"]
-            row(f"peak RSS, GaussianCopula {rows:,} rows",
-                f"{small['peak_rss_mb']:.0f} MB ({small['seconds']:.0f} s)")
-            row(f"peak RSS, GaussianCopula {big:,} rows",
-                f"{large['peak_rss_mb']:.0f} MB ({large['seconds']:.0f} s)")
+            for r in (small, large):
+                row(f"peak RSS, GaussianCopula {r['rows']:,} rows",
+                    f"{r['peak_rss_mb']:.0f} MB ({r['seconds']:.0f} s; peak before generate "
+                    f"{r['rss_before_generate_mb']:.0f} MB; written {r['written']:,})")
             row("peak RSS ratio (target <= 1.5x)", f"{ratio:.2f}x")
-        if "kill" in only:
+
+        def kill() -> None:
             r = kill_and_resume(a.threads, n_imp, kill_rows, t)
-            ok = r["written"] == r["unique"] == kill_rows and r["status"] == "complete"
+            ok = (r["written"] == r["unique"] == kill_rows and r["status"] == "complete"
+                  and r["add_up"])
             row(f"kill -9 after {r['killed_after_chunks']} chunks, then resume ({kill_rows:,} "
                 "rows)", f"{'OK' if ok else 'FAILED'}: {r['written']:,} rows, {r['unique']:,} "
-                f"unique, counts add up: {r['add_up']}, resume {r['resume_s']:.0f} s")
-        if "neural" in only:
+                f"unique, status {r['status']}, counts add up: {r['add_up']}, chunks "
+                f"{r['chunks']['written']} of {r['chunks']['planned']} planned; killed after "
+                f"{r['first_session_s']:.0f} s, resume {r['resume_s']:.0f} s")
+
+        def neural() -> None:
             for name in ("sdv-ctgan", "sdv-tvae"):
                 r = _child(NEURAL, a.threads, n_imp, name, epochs, max(rows // 10, 1000))
                 row(f"{name} training", f"{r['s_per_epoch']:.2f} s/epoch ((fit {r['epochs']} "
-                    f"epochs - fit 1 epoch) / {r['epochs'] - 1}; {r['fit_rows']} clicked rows); "
-                    f"fit with {r['epochs']} epochs {r['fit_s']:.1f} s")
+                    f"epochs - fit 1 epoch) / {r['epochs'] - 1}; {r['fit_rows']:,} clicked "
+                    f"rows); fit with {r['epochs']} epochs {r['fit_s']:.1f} s")
                 row(f"{name} sampling", f"raw {r['raw_rows_s']:,.0f} rows/s; validated "
-                    f"positives of {r['target']!r}: {r['valid_rows_s']:,.0f} rows/s")
+                    f"positives of {r['target']!r}: {r['valid_rows_s']:,.0f} rows/s "
+                    f"({r['valid_rows']:,} rows)")
+
+        for name, fn in (("gc", gc), ("neural", neural), ("memory", memory), ("kill", kill)):
+            section(name, fn)
+    load1 = os.getloadavg()
+    lines.insert(3, f"# load average at end: {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}")
     print("\n".join(lines))
 
 
