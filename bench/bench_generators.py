@@ -41,8 +41,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _env(threads: int) -> dict[str, str]:
     """Child environment: the package on the path, offline, ``threads`` for every thread pool."""
+    # LOKY_MAX_CPU_COUNT: CTGAN's data transformer runs joblib Parallel(n_jobs=-1) on >= 500 rows
     pools = {k: str(threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS",
-                                        "OPENBLAS_NUM_THREADS")}
+                                        "OPENBLAS_NUM_THREADS", "LOKY_MAX_CPU_COUNT")}
     return {**os.environ, **pools, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
 
 

@@ -77,14 +77,14 @@ def main() -> int:
     ap.add_argument("--epochs", type=int, default=5, help="for CTGAN, TVAE, CopulaGAN")
     ap.add_argument("--out-root", type=Path, default=Path("/tmp/sg/benchgen"))
     ap.add_argument("--generators", default=None, help="comma list (default: all but llm-*)")
-    ap.add_argument("--threads", type=int, default=1, help="OMP/MKL/OpenBLAS threads")
+    ap.add_argument("--threads", type=int, default=1, help="OMP/MKL/OpenBLAS/loky threads")
     ap.add_argument("--n-impressions", type=int, default=None,
                     help="travel-sim size (default: its own default)")
     a = ap.parse_args()
     names = a.generators.split(",") if a.generators else _generators()
     env = {**os.environ, "HF_HUB_OFFLINE": "1",
            **{k: str(a.threads) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS",
-                                          "OPENBLAS_NUM_THREADS")}}
+                                          "OPENBLAS_NUM_THREADS", "LOKY_MAX_CPU_COUNT")}}
     load = os.getloadavg()
     print(f"# check_generate_cli — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} — "
           f"threads {a.threads} — load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
