@@ -159,9 +159,10 @@ def kill_and_resume(threads: int, n_imp: int, rows: int, tmp: Path) -> dict:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    killed_s = time.perf_counter() - t0
     killed_at = len(list((out / "chunks").glob("part-*.parquet")))
     res = _child(KILL_CHECK, threads, n_imp, rows, out)
-    res.update({"killed_after_chunks": killed_at, "first_session_s": time.perf_counter() - t0})
+    res.update({"killed_after_chunks": killed_at, "first_session_s": killed_s})
     return res
 
 
