@@ -109,6 +109,11 @@ class RowProgram:
     _num: str | None = None
     _cands: list[np.ndarray] = field(default_factory=list)
 
+    @property
+    def field(self) -> int:
+        """Index of the field the next choice belongs to (``len(fields)`` when done)."""
+        return self._field
+
     def start(self) -> list[int]:
         """Tokens to feed first (the first field's head and every forced span after it)."""
         self._cands = self.rc.initial_candidates()

@@ -173,6 +173,21 @@ def test_gqa_attention_gives_the_same_rows_as_standard_sdpa(rc, tiny) -> None:
     assert plain.generate(prompts, sp, rc) == fast
 
 
+def test_shared_prefix_attention_matches_a_full_cache(rc, tiny) -> None:
+    """Identical prompts are prefilled once and attended to as one shared prefix; the logits
+    (hence greedy rows) match the plain path, which feeds every prompt in full."""
+    from samplegen.llm.backends.transformers_backend import TransformersBackend
+
+    model, tok = tiny
+    prompts = ["a long shared few-shot prompt, the same for every row of the batch"] * 4
+    fast = TransformersBackend(model, tokenizer=tok, batch_size=4)
+    plain = TransformersBackend(model, tokenizer=tok, batch_size=4, fast_attention=False)
+    for seed in range(3):
+        sp = SamplingParams(temperature=0.0 if seed == 0 else 1.0, seed=seed)
+        assert fast.generate(prompts, sp, rc) == plain.generate(prompts, sp, rc)
+    assert fast.stats["prefix_reused_tokens"] > 0  # the second call reused the first prefill
+
+
 def test_number_regex_is_exact_for_bounded_ranges() -> None:
     from samplegen.llm.constrained import _int_range_regex
 

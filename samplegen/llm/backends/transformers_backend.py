@@ -1,10 +1,12 @@
 """Local generation with Hugging Face transformers (CPU by default), batched.
 
 Constrained prompts run the guided decoder of :mod:`samplegen.llm.guided` over one
-shared KV cache per batch: each step feeds every row's pending tokens (forced
-spans plus the chosen token) left-padded into one forward pass, so fixed text
-costs no extra decode step. Prompts that are identical (the usual case for a
-few-shot batch) are prefilled once and the cache is repeated across the batch.
+KV cache per batch: each step feeds every row's pending tokens (forced spans
+plus the chosen token) left-padded into one forward pass, so fixed text costs
+no extra decode step. Prompts that are identical (the usual case for a few-shot
+batch) are prefilled once and attended to as one shared prefix
+(:mod:`.attention`); the last prefilled prompt is kept, so a prompt that
+extends it (the rows after the CoT reasoning) only prefills what is new.
 """
 
 from __future__ import annotations
@@ -18,48 +20,14 @@ from typing import Any
 import numpy as np
 
 from samplegen.errors import BackendError
+from samplegen.llm.backends.attention import shared_prefix, use_gqa_attention
 from samplegen.llm.base import ChatPrompt, SamplingParams, per_prompt_constraints, prompt_key
 from samplegen.llm.guided import RowProgram, TokenTables
 from samplegen.llm.models import ModelRef, resolve_model
 
-__all__ = ["TransformersBackend", "use_gqa_attention"]
+__all__ = ["TransformersBackend"]
 
 log = logging.getLogger(__name__)
-
-_ATTN = "samplegen_sdpa"
-
-
-def _sdpa_gqa(module: Any, query: Any, key: Any, value: Any, attention_mask: Any,
-              dropout: float = 0.0, scaling: float | None = None, is_causal: bool | None = None,
-              **kwargs: Any) -> tuple[Any, None]:
-    """SDPA with grouped KV heads passed as they are (no ``repeat_kv`` copy of the cache)."""
-    import torch
-
-    mask = attention_mask
-    if mask is not None:
-        mask = mask[:, :, :, : key.shape[-2]]
-    causal = mask is None and query.shape[2] > 1
-    out = torch.nn.functional.scaled_dot_product_attention(
-        query, key, value, attn_mask=mask, dropout_p=dropout, scale=scaling, is_causal=causal,
-        enable_gqa=key.shape[1] != query.shape[1])
-    return out.transpose(1, 2).contiguous(), None
-
-
-def use_gqa_attention(model: Any) -> bool:
-    """Switch ``model`` to the GQA-aware SDPA attention (3-6x faster decoding over a long
-    shared prompt on CPU); returns False (and changes nothing) when not supported."""
-    try:
-        from transformers import AttentionInterface, AttentionMaskInterface
-        from transformers.masking_utils import sdpa_mask
-
-        AttentionInterface.register(_ATTN, _sdpa_gqa)
-        AttentionMaskInterface.register(_ATTN, sdpa_mask)
-        model.set_attn_implementation(_ATTN)
-        return True
-    except Exception as e:  # noqa: BLE001 - older transformers or exotic models
-        log.debug("GQA attention not used: %s", e)
-        return False
-
 
 class TransformersBackend:
     """Causal LM from a local folder (or alias / GGUF), generating in batches on CPU or CUDA."""
@@ -101,6 +69,7 @@ class TransformersBackend:
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self._tables: TokenTables | None = None
+        self._kept: tuple[list[int], list[tuple[Any, Any]]] = ([], [])  # last prefilled prompt
 
     # -------------------------------------------------------------- public
     @property
@@ -164,8 +133,12 @@ class TransformersBackend:
             ids = [self.tokenizer.eos_token_id if start is None else start]
         return list(ids)
 
-    def _forward(self, pending: list[list[int]], mask_prev: Any, cache: Any) -> tuple[Any, Any]:
-        """Feed each row's pending tokens (left-padded) in one pass; return last logits."""
+    def _forward(self, pending: list[list[int]], mask_prev: Any, cache: Any,
+                 offset: int = 0) -> tuple[Any, Any, Any]:
+        """Feed each row's pending tokens (left-padded) in one pass; return last logits.
+
+        ``offset`` is the length of a shared prefix the cache does not hold.
+        """
         import torch
 
         width = max(1, max(len(p) for p in pending))
@@ -177,7 +150,7 @@ class TransformersBackend:
                 ids[r, width - len(p):] = torch.tensor(p)
                 new_mask[r, width - len(p):] = 1
         mask = new_mask if mask_prev is None else torch.cat([mask_prev, new_mask], dim=1)
-        pos = (mask.cumsum(-1) - 1).clamp(min=0)[:, -width:]
+        pos = (mask.cumsum(-1) - 1).clamp(min=0)[:, -width:] + offset
         with torch.inference_mode():
             res = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
                              position_ids=pos.to(self.device), past_key_values=cache,
@@ -186,25 +159,33 @@ class TransformersBackend:
         self.stats["tokens"] += int(new_mask.sum())
         return res.logits[:, -1, :].float().cpu().numpy(), mask, res.past_key_values
 
-    def _prefill_shared(self, prompt_ids: list[int], n: int) -> tuple[Any, Any]:
-        """Prefill one prompt once; repeat its cache ``n`` times (all but its last token)."""
+    def _prefix_kv(self, ids: list[int]) -> list[tuple[Any, Any]]:
+        """Per-layer keys and values of ``ids`` (batch 1), reusing the longest common prefix
+        with the last prompt prefilled (the CoT prompt before its rows, say)."""
         import torch
         from transformers import DynamicCache
 
+        old_ids, old_kv = self._kept
+        n = 0
+        while n < min(len(old_ids), len(ids)) and old_ids[n] == ids[n]:
+            n += 1
+        self.stats["prefix_reused_tokens"] = self.stats.get("prefix_reused_tokens", 0) + n
+        if n == len(ids):
+            return [(k[:, :, :n], v[:, :, :n]) for k, v in old_kv]
         cache = DynamicCache()
-        body = prompt_ids[:-1]
-        if not body:
-            return None, None
-        ids = torch.tensor([body], device=self.device)
+        for i, (k, v) in enumerate(old_kv if n else []):
+            cache.update(k[:, :, :n], v[:, :, :n], i)
         with torch.inference_mode():
-            res = self.model(input_ids=ids, use_cache=True, past_key_values=cache,
-                             logits_to_keep=1)
+            self.model(input_ids=torch.tensor([ids[n:]], device=self.device),
+                       position_ids=torch.arange(n, len(ids), device=self.device)[None],
+                       past_key_values=cache, use_cache=True, logits_to_keep=1)
         self.stats["forward_passes"] += 1
-        self.stats["tokens"] += len(body)
-        cache = res.past_key_values
-        cache.batch_repeat_interleave(n)
-        mask = torch.ones((n, len(body)), dtype=torch.long)
-        return cache, mask
+        self.stats["tokens"] += len(ids) - n
+        self._keep(ids, cache)
+        return self._kept[1]
+
+    def _keep(self, ids: list[int], cache: Any) -> None:
+        self._kept = (list(ids), [(layer.keys, layer.values) for layer in cache.layers])
 
     def _guided(self, prompts: list[Any], cons: list[Any], sampling: SamplingParams,
                 rng: np.random.Generator) -> list[str]:
@@ -214,27 +195,34 @@ class TransformersBackend:
         progs = [RowProgram(c, tables) for c in cons]
         heads = [p.start() for p in progs]
         pids = [self._prompt_ids(p) for p in prompts]
-        if len({prompt_key(p) for p in prompts}) == 1 and len(prompts) > 1:
-            cache, mask = self._prefill_shared(pids[0], len(prompts))
-            pending = [pids[0][-1:] + h for h in heads] if cache is not None else \
-                [pid + h for pid, h in zip(pids, heads, strict=True)]
+        cache, mask, offset, prefix = DynamicCache(), None, 0, None
+        if self.fast_attention and len({prompt_key(p) for p in prompts}) == 1 \
+                and len(pids[0]) > 1:
+            prefix = self._prefix_kv(pids[0][:-1])
+            offset = len(pids[0]) - 1
+            pending = [pids[0][-1:] + h for h in heads]
         else:
-            cache, mask = None, None
             pending = [pid + h for pid, h in zip(pids, heads, strict=True)]
-        if cache is None:
-            cache = DynamicCache()
         while not all(p.done for p in progs):
-            feed = [pend if not prog.done else [] for pend, prog in zip(pending, progs,
-                                                                        strict=True)]
-            logits, mask, cache = self._forward(feed, mask, cache)
+            # rows move field by field together: a row that ran ahead waits, so the wide
+            # steps (a field's fixed text) are taken by all rows at once, with little padding
+            front = min(p.field for p in progs if not p.done)
+            feed = [pend if not prog.done and prog.field == front else []
+                    for pend, prog in zip(pending, progs, strict=True)]
+            if prefix is None:
+                logits, mask, cache = self._forward(feed, mask, cache)
+            else:
+                with shared_prefix(prefix):
+                    logits, mask, cache = self._forward(feed, mask, cache, offset)
             for r, prog in enumerate(progs):
-                pending[r] = [] if prog.done else prog.step(logits[r], sampling.temperature,
-                                                            sampling.top_p, rng)
+                if feed[r]:
+                    pending[r] = prog.step(logits[r], sampling.temperature, sampling.top_p, rng)
         return [p.text() for p in progs]
 
     def _free(self, prompts: list[Any], sampling: SamplingParams,
               rng: np.random.Generator) -> list[str]:
         """Unconstrained sampling until a stop string or the token limit."""
+        import torch
         from transformers import DynamicCache
 
         tok = self.tokenizer
@@ -242,9 +230,18 @@ class TransformersBackend:
         outs: list[list[int]] = [[] for _ in prompts]
         done = [False] * len(prompts)
         cache, mask = DynamicCache(), None
+        single = len(prompts) == 1 and len(pending[0]) > 1
+        if single:  # one prompt: reuse (and keep) its prefill for the prompt that extends it
+            fed = pending[0][:-1]
+            for i, (k, v) in enumerate(self._prefix_kv(fed)):
+                cache.update(k, v, i)
+            mask = torch.ones((1, len(fed)), dtype=torch.long)
+            pending = [pending[0][-1:]]
         eos = tok.eos_token_id
         allv = None
         for _ in range(sampling.max_new_tokens):
+            if single:
+                fed = fed + pending[0]
             logits, mask, cache = self._forward([[] if d else p for p, d in
                                                  zip(pending, done, strict=True)], mask, cache)
             if allv is None:
@@ -265,6 +262,8 @@ class TransformersBackend:
                     done[r] = True
             if all(done):
                 break
+        if single:
+            self._keep(fed, cache)
         texts = []
         for o in outs:
             text = tok.decode(o, skip_special_tokens=True)
