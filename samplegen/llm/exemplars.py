@@ -44,6 +44,8 @@ class ExemplarPicker:
                  per_cluster: int = 2, seed: int = 0) -> None:
         self.pool = pool.reset_index(drop=True)
         self.per_cluster = per_cluster
+        self.n_rows = n_clusters * per_cluster
+        self.top_up: ExemplarPicker | None = None
         features = [c for c in schema.features if c in pool.columns]
         k = max(1, min(n_clusters, len(self.pool)))
         if len(self.pool) <= k:
@@ -57,10 +59,16 @@ class ExemplarPicker:
         log.debug("exemplar pool of %d rows in %d clusters", len(self.pool), len(self.clusters))
 
     def draw(self, rng: np.random.Generator) -> pd.DataFrame:
-        """``per_cluster`` rows from every cluster (fewer when a cluster is smaller)."""
+        """``per_cluster`` rows from every cluster (fewer when a cluster is smaller), topped
+        up to ``n_clusters x per_cluster`` from :attr:`top_up` when one is set."""
         picks = []
         for members in self.clusters:
             m = min(self.per_cluster, len(members))
             picks.extend(rng.choice(members, size=m, replace=False).tolist())
         rng.shuffle(picks)
-        return self.pool.iloc[picks].reset_index(drop=True)
+        rows = self.pool.iloc[picks]
+        need = self.n_rows - len(rows)
+        if self.top_up is not None and need > 0:
+            rows = pd.concat([rows, self.top_up.draw(rng).iloc[:need]])
+            rows = rows.iloc[rng.permutation(len(rows))]
+        return rows.reset_index(drop=True)

@@ -83,21 +83,35 @@ class FewShotGenerator(LLMGenerator):
         target = self.positives[self.positives[cat] == conditions[cat]]
         if len(target):
             return target, "target positives"
-        pool = pd.concat([self.positives, self.clicked[self.clicked[cat] == conditions[cat]]],
+        return self._fallback_pool(conditions), "other categories' positives + target clicked rows"
+
+    def _fallback_pool(self, conditions: dict[str, Any]) -> pd.DataFrame:
+        cat = self.schema.category
+        other = self.positives[self.positives[cat] != conditions[cat]]
+        return pd.concat([other, self.clicked[self.clicked[cat] == conditions[cat]]],
                          ignore_index=True)
-        return pool, "other categories' positives + target clicked rows"
 
     def _picker(self, conditions: dict[str, Any]) -> ExemplarPicker:
+        """The exemplar picker of a condition; a target with fewer positives than one prompt's
+        exemplars shows all of them and tops up from the cold-start pool."""
         key = self.condition_key(conditions)
         if key not in self._pickers:
             pool, rule = self.exemplar_pool(conditions)
             if len(pool) == 0:
                 raise GeneratorError("llm-fewshot: no positive or clicked training rows to use as "
                                      "exemplars. Fix: fit on a table with conversions.")
+            k, per = int(self.params["n_clusters"]), int(self.params["per_cluster"])
+            picker = ExemplarPicker(pool, self.schema, seed=self._seed, n_clusters=k,
+                                    per_cluster=per)
+            if rule == "target positives" and len(pool) < k * per:
+                extra = self._fallback_pool(conditions)
+                if len(extra):
+                    picker.top_up = ExemplarPicker(extra, self.schema, seed=self._seed,
+                                                   n_clusters=k, per_cluster=per)
+                    rule = (f"all {len(pool)} target positives, topped up from other "
+                            "categories' positives + target clicked rows")
             self.sample_notes[key] = f"exemplars: {rule} ({len(pool)} rows)"
-            self._pickers[key] = ExemplarPicker(pool, self.schema, seed=self._seed,
-                                                n_clusters=int(self.params["n_clusters"]),
-                                                per_cluster=int(self.params["per_cluster"]))
+            self._pickers[key] = picker
         return self._pickers[key]
 
     def render(self, conditions: dict[str, Any], exemplars: pd.DataFrame, n_rows: int) -> str:

@@ -66,7 +66,7 @@ def test_fewshot_constrained_rows_are_all_valid_and_real_entities(data) -> None:
     g = _fewshot(data, cot_tokens=0, rows_per_prompt=4)
     out = g.sample(10, COND, seed=1)
     rep = g.last_report.to_dict()
-    assert len(out) == 10 and rep["rejected_total"] == 0
+    assert len(out) == 10 and set(rep["rejected"]) <= {"duplicate", "copy_of_real"}  # none invalid
     assert (out["item_category"] == "cruise").all() and (out["conversion"] == 1).all()
     assert set(out["item_id"]) <= {"i3", "i4"}
     real_items = set(map(tuple, df[["item_id", "item_destination", "item_price"]].values))
@@ -92,6 +92,20 @@ def test_cold_start_exemplars_come_from_other_positives_and_target_clicks(data) 
     assert rule.startswith("other categories")
     assert (pool["conversion"] == 1).sum() == len(g.positives)
     assert set(pool.loc[pool.conversion == 0, "item_category"]) == {"ski trip"}
+
+
+def test_a_target_with_few_positives_shows_all_of_them_and_tops_up(data) -> None:
+    g = _fewshot(data, n_clusters=6, per_cluster=2)
+    n_cruise = int((g.positives.item_category == "cruise").sum())
+    assert 0 < n_cruise < 12
+    for seed in range(3):
+        ex = g._picker(COND).draw(np.random.default_rng(seed))
+        assert len(ex) == 12
+        target = (ex.item_category == "cruise") & (ex.conversion == 1)
+        assert target.sum() == n_cruise  # every target positive, once
+        others = ex[~target]  # the rest: other categories' positives or target clicked rows
+        assert ((others.item_category != "cruise") == (others.conversion == 1)).all()
+    assert "topped up" in g.sample_notes["click=1,conversion=1,item_category=cruise"]
 
 
 def test_unconstrained_fewshot_counts_unparsable_rows(data) -> None:
