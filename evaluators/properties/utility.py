@@ -89,6 +89,20 @@ def _synthetic_models(ctx: EvalContext, task: _Task, synthetic: pd.DataFrame) ->
     return out
 
 
+def _prepared(prop: Property, ctx: EvalContext,
+              synthetic: pd.DataFrame) -> tuple[Any, dict[str, Any]] | PropertyResult:
+    """The task and the synthetic-trained models, or the empty result that says why not."""
+    task = _task(ctx)
+    if isinstance(task, str):
+        return prop._empty(task)
+    if task.target not in synthetic.columns:
+        return prop._empty(f"the synthetic set has no {task.target!r} column")
+    models = _synthetic_models(ctx, task, synthetic)
+    if "error" in models:
+        return prop._empty(models["error"])
+    return task, models
+
+
 class Utility(Property):
     """CVR AUC on real holdout rows: real-only vs real+synthetic vs synthetic (TSTR)."""
 
@@ -100,14 +114,10 @@ class Utility(Property):
         "(real-only AUC - 0.5), clipped to [0, 1].")
 
     def _compute(self, ctx: EvalContext, synthetic: pd.DataFrame) -> PropertyResult:
-        task = _task(ctx)
-        if isinstance(task, str):
-            return self._empty(task)
-        if task.target not in synthetic.columns:
-            return self._empty(f"the synthetic set has no {task.target!r} column")
-        models = _synthetic_models(ctx, task, synthetic)
-        if "error" in models:
-            return self._empty(models["error"])
+        got = _prepared(self, ctx, synthetic)
+        if isinstance(got, PropertyResult):
+            return got
+        task, models = got
         x_test = task.encoder.model_frame(task.test)
         y_test = task.test[task.target].to_numpy(dtype=int)
         preds = {"real_only": predict(task.real_model, x_test),
@@ -166,14 +176,12 @@ class Attribution(Property):
         "their SHAP interaction matrices. Score = mean of (rho + 1) / 2 and 1 - distance.")
 
     def _compute(self, ctx: EvalContext, synthetic: pd.DataFrame) -> PropertyResult:
-        task = _task(ctx)
-        if isinstance(task, str):
-            return self._empty(task)
-        if task.target not in synthetic.columns:
-            return self._empty(f"the synthetic set has no {task.target!r} column")
-        models = _synthetic_models(ctx, task, synthetic)
-        if "error" in models or models.get("tstr") is None:
-            return self._empty(models.get("error", "no TSTR model (single class)"))
+        got = _prepared(self, ctx, synthetic)
+        if isinstance(got, PropertyResult):
+            return got
+        task, models = got
+        if models["tstr"] is None:
+            return self._empty("no TSTR model (single class)")
         x = task.encoder.model_frame(ctx.sample(task.test, ctx.options.shap_rows, salt=6))
         xi = x.iloc[: ctx.options.interaction_rows]
         imp_real = mean_abs_shap(task.real_model, x)
