@@ -3,6 +3,11 @@
     .venv/bin/python bench/bench_align_downstream.py [--n-impressions 400000]
         [--generators sdv-gaussian-copula] [--methods none,shap,cllm] [--seeds 5]
         [--per-category 200] [--pool-factor 3] [--epochs 3] [--json out.json]
+        [--targets "cruise,visa"] [--gen-param threads=1 ...]
+
+LLM generators are slow on a CPU: give them few targets and a small
+``--per-category`` (e.g. ``--generators llm-fewshot,llm-finetune --targets
+cruise,visa --per-category 50 --pool-factor 2 --gen-param threads=1``).
 
 For each generator, ONE pool of ``pool-factor x per-category`` positives
 (click=1, conversion=1) per target (sparse and cold-start) category is sampled
@@ -100,6 +105,10 @@ def main() -> None:
     ap.add_argument("--neg-rate", type=float, default=0.1,
                     help="share of non-clicked training rows ESMM keeps (corrected at eval)")
     ap.add_argument("--json", default=None, help="write all runs and tables here")
+    ap.add_argument("--targets", default=None,
+                    help="comma-separated target categories (default: sparse + cold-start)")
+    ap.add_argument("--gen-param", action="append", default=[],
+                    help="KEY=VALUE for every generator that has the parameter (repeatable)")
     args = ap.parse_args()
 
     from scipy import stats
@@ -114,7 +123,8 @@ def main() -> None:
     split = make_split(src)
     train = src.table.iloc[split.train].reset_index(drop=True)
     schema = src.schema
-    targets = sparse_categories(train, schema).targets
+    targets = (args.targets.split(",") if args.targets
+               else sparse_categories(train, schema).targets)
     n_pos = int(train[schema.conversion].sum())
     print(f"travel-sim {len(src.table)} rows, train {len(train)} ({n_pos} conversions), "
           f"targets {targets} [{time.perf_counter() - t0:.0f}s]")
@@ -129,6 +139,11 @@ def main() -> None:
     for g in args.generators.split(","):
         t = time.perf_counter()
         gen = get_generator(g)
+        extra = dict(kv.split("=", 1) for kv in args.gen_param)
+        known = {k: type(gen.params[k])(v) if gen.params.get(k) is not None else v
+                 for k, v in extra.items() if k in gen.params}
+        if known:
+            gen = get_generator(g, **known)
         gen.fit(train, schema, seed=0)
         pools = []
         for i, c in enumerate(targets):
