@@ -5,6 +5,10 @@
         [--per-category 200] [--pool-factor 3] [--epochs 3] [--json out.json]
         [--targets "cruise,visa"] [--gen-param threads=1 ...]
 
+``--generators`` takes registry names and ``be_great`` (GReaT from the bench
+extra, see ``great_pool.py``), so the same run gives the utility table of every
+generator (``--methods none``) and the aligned-vs-unaligned comparison.
+
 LLM generators are slow on a CPU: give them few targets and a small
 ``--per-category`` (e.g. ``--generators llm-fewshot,llm-finetune --targets
 cruise,visa --per-category 50 --pool-factor 2 --gen-param threads=1``).
@@ -108,7 +112,8 @@ def main() -> None:
     ap.add_argument("--targets", default=None,
                     help="comma-separated target categories (default: sparse + cold-start)")
     ap.add_argument("--gen-param", action="append", default=[],
-                    help="KEY=VALUE for every generator that has the parameter (repeatable)")
+                    help="KEY=VALUE for every generator that has the parameter, GEN:KEY=VALUE "
+                         "for one (repeatable)")
     args = ap.parse_args()
 
     from scipy import stats
@@ -138,19 +143,32 @@ def main() -> None:
     align_info: dict[str, dict] = {}
     for g in args.generators.split(","):
         t = time.perf_counter()
-        gen = get_generator(g)
-        extra = dict(kv.split("=", 1) for kv in args.gen_param)
-        known = {k: type(gen.params[k])(v) if gen.params.get(k) is not None else v
-                 for k, v in extra.items() if k in gen.params}
-        if known:
-            gen = get_generator(g, **known)
+        extra = {}  # KEY=VALUE for every generator, GEN:KEY=VALUE for one
+        for kv in args.gen_param:
+            key, value = kv.split("=", 1)
+            who, _, key = key.rpartition(":")
+            if who in ("", g):
+                extra[key] = value
+        if g == "be_great":  # the peer package, validated the samplegen way (bench extra)
+            from great_pool import GreatPool
+
+            gen = GreatPool(**{k: int(v) for k, v in extra.items()
+                               if k in ("threads", "epochs", "train_rows", "rounds")})
+        else:
+            gen = get_generator(g)
+            known = {k: type(gen.params[k])(v) if gen.params.get(k) is not None else v
+                     for k, v in extra.items() if k in gen.params}
+            if known:
+                gen = get_generator(g, **known)
         gen.fit(train, schema, seed=0)
         pools = []
         for i, c in enumerate(targets):
             cond = {schema.category: c, schema.click: 1, schema.conversion: 1}
             pools.append(gen.sample(args.pool_factor * args.per_category, cond, seed=100 + i))
         pool = pd.concat(pools, ignore_index=True)
-        print(f"{g}: pool {len(pool)} rows [{time.perf_counter() - t:.0f}s]")
+        print(f"{g}: pool {len(pool)} rows [{time.perf_counter() - t:.0f}s]"
+              + (f"; GReaT drew {gen.drawn}, rejected {dict(gen.rejected)}"
+                 if g == "be_great" else ""), flush=True)
         n = min(len(pool), args.per_category * len(targets))
         for m in methods:
             t = time.perf_counter()

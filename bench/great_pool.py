@@ -1,0 +1,85 @@
+"""be_great's GReaT as a pool source for the downstream benchmarks (bench extra; not a test).
+
+``GreatPool`` follows the generator contract the benchmarks use (``fit`` then
+``sample(n, conditions, seed)``): GReaT is fine-tuned on the same rows as
+``llm-finetune`` (``bench_llm.training_rows``) and samples with the target
+category as its start column; its rows then pass samplegen's validator (schema
+domains, real entities, the asked labels, no copies), which is what a user of
+samplegen would keep. Rows that fail are counted in ``rejected``.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections import Counter
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+
+class GreatPool:
+    """GReaT (``be_great``) on SmolLM2-135M, validated the samplegen way."""
+
+    def __init__(self, *, epochs: int = 1, train_rows: int = 256, batch_size: int = 8,
+                 temperature: float = 0.8, rounds: int = 4, threads: int | None = None) -> None:
+        self.epochs, self.train_rows, self.batch_size = epochs, train_rows, batch_size
+        self.temperature, self.rounds, self.threads = temperature, rounds, threads
+        self.rejected: Counter = Counter()
+        self.drawn = 0
+
+    def fit(self, table: pd.DataFrame, schema: Any, *, seed: int = 0) -> GreatPool:
+        import torch
+        from be_great import GReaT
+        from bench_llm import great_text_tokens, training_rows
+        from transformers import AutoTokenizer
+
+        from samplegen.generators.registry import get_generator
+        from samplegen.llm.models import resolve_model
+
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        self.schema = schema
+        self.checker = get_generator("oversample").fit(table, schema, seed=seed)  # validator
+        rows = training_rows(table, schema, self.train_rows, seed)[schema.names]
+        rows[schema.timestamp] = rows[schema.timestamp].astype(str)
+        base = str(resolve_model("smollm2").path)
+        self.max_length = int(great_text_tokens(rows, AutoTokenizer.from_pretrained(base))
+                              * 1.25) + 16
+        self._dir = tempfile.TemporaryDirectory()
+        self.model = GReaT(llm=base, experiment_dir=self._dir.name, epochs=self.epochs,
+                           batch_size=self.batch_size, save_strategy="no")
+        self.model.model = self.model.model.to(torch.float32)
+        self.model.fit(rows.astype({c: str for c in rows.columns if rows[c].dtype == object}),
+                       conditional_col=schema.category)
+        return self
+
+    def sample(self, n: int, conditions: dict[str, Any], *, seed: int = 0) -> pd.DataFrame:
+        """Up to ``n`` valid rows (GReaT is asked ``rounds`` times at most)."""
+        cat = self.schema.category
+        rng = np.random.default_rng(seed)
+        seen: set[int] = set()
+        kept: list[pd.DataFrame] = []
+        for _ in range(self.rounds):
+            need = n - sum(len(k) for k in kept)
+            if need <= 0:
+                break
+            try:
+                out = self.model.sample(n_samples=need, start_col=cat,
+                                        start_col_dist={conditions[cat]: 1.0}, k=need,
+                                        temperature=self.temperature,
+                                        max_length=self.max_length, device="cpu")
+            except Exception as e:  # noqa: BLE001 - "Breaking the generation loop"
+                log.warning("GReaT sampling failed: %s", e)
+                self.rejected["sampling_failed"] += need
+                continue
+            self.drawn += len(out)
+            raw = out.reindex(columns=self.schema.names)
+            res = self.checker.validator.check(raw, conditions, rng=rng, seen=seen)
+            self.rejected.update(res.rejected)
+            kept.append(res.valid)
+        return pd.concat(kept, ignore_index=True).iloc[:n] if kept else \
+            pd.DataFrame(columns=self.schema.names)
