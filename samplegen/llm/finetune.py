@@ -118,9 +118,22 @@ class FinetuneGenerator(LLMGenerator):
         for _ in range(n):
             order = [c for c in self._row_order(conditions, rng) if c in conditions]
             prefixes.append(self.codec.prefix(conditions, order))
+        # prompt as in training: the start token, and no trailing space (training text
+        # never has a lone space token after a comma: ", col" is one token "Ġcol")
+        start = self._start_text()
+        prompts = [start + p.rstrip(" ") for p in prefixes]
         sp = SamplingParams(**{**sampling.to_dict(), "stop": ("\n",)})
-        outs = self.backend().generate(prefixes, sp, None)
-        return self.decode([p + o for p, o in zip(prefixes, outs, strict=True)])
+        outs = self.backend().generate(prompts, sp, None)
+        return self.decode([p + o.lstrip() for p, o in zip(prefixes, outs, strict=True)])
+
+    def _start_text(self) -> str:
+        """The token text every training row starts with (BOS, else EOS; see train_causal_lm)."""
+        if getattr(self, "_start", None) is None:
+            from transformers import AutoTokenizer
+
+            tok = AutoTokenizer.from_pretrained(self.tuned_path)
+            self._start = tok.bos_token if tok.bos_token is not None else (tok.eos_token or "")
+        return str(self._start)
 
     def describe(self) -> dict[str, Any]:
         d = super().describe()
