@@ -112,7 +112,9 @@ class FinetuneGenerator(LLMGenerator):
         if self.params["constrained"]:
             cons = [self.constraint(conditions, rng, self._row_order(conditions, rng))
                     for _ in range(n)]
-            texts = self.backend().generate([""] * n, sampling, cons)
+            # the start token as the prompt (vLLM refuses an empty prompt; transformers
+            # encodes "" as the same single BOS token)
+            texts = self.backend().generate([self._start_text()] * n, sampling, cons)
             return self.decode(texts)
         prefixes = []
         for _ in range(n):
