@@ -61,12 +61,18 @@ def bench_great(model_dir: str, train: pd.DataFrame, gen, cond: dict, args,
     import torch
     from be_great import GReaT
 
-    drawn = {"n": 0}
+    drawn = {"n": 0, "complete": 0}
     orig = gmod._convert_text_to_tabular_data
 
     def counting(text_data, columns, *a, **k):
         drawn["n"] += len(text_data)
-        return orig(text_data, columns, *a, **k)
+        df = orig(text_data, columns, *a, **k)
+        drawn["complete"] += int((~(df == "placeholder").any(axis=1)).sum())
+        if drawn["complete"] == 0 and drawn["n"] >= args.great_max_draws:
+            # GReaT itself gives up only after 14 empty batches ("Breaking the generation loop")
+            raise RuntimeError(f"no complete row in {drawn['n']} drawn texts "
+                               f"(--great-max-draws {args.great_max_draws})")
+        return df
 
     gmod._convert_text_to_tabular_data = counting
     with tempfile.TemporaryDirectory() as tmp:
@@ -93,6 +99,7 @@ def bench_great(model_dir: str, train: pd.DataFrame, gen, cond: dict, args,
     valid = _valid(gen, out, cond)
     return {"method": "be_great GReaT", "fit_s_per_epoch": fit_s / args.epochs, "sample_s": s,
             "drawn": drawn["n"], "returned": len(out), "valid": valid,
+            "complete_texts": drawn["complete"],
             "valid_share": valid / max(drawn["n"], 1), "valid_rows_per_s": valid / s,
             "rejected": dict(_rejects(gen, out, cond))}
 
@@ -182,11 +189,12 @@ def bench_backends(gen, cond: dict, args) -> list[dict]:
             print(f"{name}: cannot start: {type(e).__name__}: {e}", flush=True)
             continue
         print(f"{name}: started in {time.perf_counter() - t0:.1f} s", flush=True)
-        b.generate([""], sp, [gen.constraint(cond, rng, gen._row_order(cond, rng))])  # warm up
+        start = gen._start_text()  # the prompt llm-finetune sends (vLLM refuses an empty one)
+        b.generate([start], sp, [gen.constraint(cond, rng, gen._row_order(cond, rng))])  # warm up
         for bs in sizes:
             cons = [gen.constraint(cond, rng, gen._row_order(cond, rng)) for _ in range(bs)]
             t0 = time.perf_counter()
-            texts = b.generate([""] * bs, sp, cons)
+            texts = b.generate([start] * bs, sp, cons)
             s = time.perf_counter() - t0
             ntok = sum(len(tok.encode(t, add_special_tokens=False)) for t in texts)
             ok = sum(c.allows(t) for c, t in zip(cons, texts, strict=True))
@@ -210,9 +218,17 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--skip-great", action="store_true")
     ap.add_argument("--skip-vllm", action="store_true")
+    ap.add_argument("--great-max-draws", type=int, default=None,
+                    help="stop GReaT when this many texts gave no complete row (default 4x --rows)")
+    ap.add_argument("--only", choices=("all", "compare", "backends"), default="all")
+    ap.add_argument("--cache", default=None,
+                    help="fine-tune cache to reuse (default: a fresh temporary one, so the "
+                         "epoch time is measured); with --only backends, the bench's earlier one")
     ap.add_argument("--vllm-dtype", default="float32",
                     help="vLLM weights dtype (float32 like the transformers backend on CPU)")
     args = ap.parse_args()
+    if args.great_max_draws is None:
+        args.great_max_draws = 4 * args.rows
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     if args.threads:
         import torch
@@ -223,11 +239,12 @@ def main() -> None:
         os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", "nobind")  # no pinning on a shared box
     real_cache = Path(os.environ.get("SAMPLEGEN_CACHE_DIR")
                       or Path.home() / ".cache" / "samplegen").expanduser()
-    fresh = Path(tempfile.mkdtemp(prefix="bench-llm-cache-"))
+    fresh = Path(args.cache) if args.cache else Path(tempfile.mkdtemp(prefix="bench-llm-cache-"))
     for sub in ("models", "vllm"):  # reuse the dequantized model and vLLM's compile cache
         (real_cache / sub).mkdir(parents=True, exist_ok=True)
-        (fresh / sub).symlink_to(real_cache / sub)
-    os.environ["SAMPLEGEN_CACHE_DIR"] = str(fresh)  # fine-tunes are measured, never reused
+        if not (fresh / sub).exists():
+            (fresh / sub).symlink_to(real_cache / sub)
+    os.environ["SAMPLEGEN_CACHE_DIR"] = str(fresh)  # fine-tunes measured unless --cache
     print(f"# bench_llm — {started} — {platform.machine()}, {os.cpu_count()} cores, "
           f"torch threads {args.threads or 'default'}, load average "
           f"{os.getloadavg()[0]:.1f}\n# command: {shlex.join(sys.argv)}", flush=True)
@@ -251,6 +268,18 @@ def main() -> None:
     npos = int((gt[s.conversion] == 1).sum())
     print(f"# training rows: {len(gt)} ({npos} positives, {len(gt) - npos} clicked only); "
           f"longest row {longest} tokens; length budget {max_tokens} tokens", flush=True)
+    if args.only == "backends":
+        from samplegen.generators.registry import get_generator
+
+        gen = get_generator("llm-finetune", max_train_rows=args.train_rows, epochs=args.epochs,
+                            train_batch_size=args.train_batch, train_layers=None,
+                            llm_batch_size=args.rows, max_new_tokens=max_tokens,
+                            threads=args.threads)
+        gen.fit(train, s, seed=0)
+        print(f"# tuned model {gen.tuned_path} (train stats {gen.train_stats})", flush=True)
+        _print_backends(gen, cond, args)
+        print(f"\n# total {time.perf_counter() - t_all:.0f} s")
+        return
     results = []
     gen, r = bench_ours(train, s, cond, args, constrained=True, max_tokens=max_tokens)
     results.append(r)
@@ -282,6 +311,12 @@ def main() -> None:
                   f"ours: {great['fit_s_per_epoch'] / table.iloc[0]['fit_s_per_epoch']:.2f}x")
         else:
             print("GReaT produced no valid row: ratio unbounded")
+    if args.only == "all":
+        _print_backends(gen, cond, args)
+    print(f"\n# total {time.perf_counter() - t_all:.0f} s")
+
+
+def _print_backends(gen, cond: dict, args) -> None:
     print(f"\n== backends (tuned model, constrained rows, target {args.category}; vLLM dtype "
           f"{args.vllm_dtype}) ==", flush=True)
     bt = pd.DataFrame(bench_backends(gen, cond, args))
@@ -292,7 +327,6 @@ def main() -> None:
             print(f"{name}: batch 1 {one.tokens_per_s:.1f} tok/s {one.rows_per_s:.2f} rows/s; "
                   f"best batch {int(best.batch)} {best.tokens_per_s:.1f} tok/s "
                   f"{best.rows_per_s:.2f} rows/s")
-    print(f"\n# total {time.perf_counter() - t_all:.0f} s")
 
 
 if __name__ == "__main__":
