@@ -187,3 +187,27 @@ def test_finetune_tiny_model_trains_and_samples_valid_rows(data, tmp_path, monke
                           train_batch_size=4, train_layers=1, llm_batch_size=8, threads=1)
     again.fit(df, schema, seed=0)
     assert again.tuned_path == g.tuned_path  # cached: no second training
+
+
+def test_finetune_prompts_look_like_training_rows(data, tmp_path, monkeypatch) -> None:
+    """Training rows start with the start token and never end a prefix with a lone space; an
+    empty prompt is refused by vLLM. So every prompt starts with BOS and has no trailing space."""
+    monkeypatch.setenv("SAMPLEGEN_CACHE_DIR", str(tmp_path / "cache"))
+    df, schema = data
+    model = tiny_model_dir(tmp_path / "tiny")
+    seen: list[str] = []
+
+    class Recording(DoubleBackend):
+        def generate(self, prompts, sampling, constraint=None):
+            seen.extend(prompts)
+            return super().generate(prompts, sampling, constraint)
+
+    for constrained in (True, False):
+        g = get_generator("llm-finetune", model=str(model), max_train_rows=12,
+                          train_batch_size=4, train_layers=1, constrained=constrained, threads=1)
+        g.fit(df, schema, seed=0)
+        g._backend_obj = Recording()
+        g.sample(2, COND, seed=0)
+        bos = g._start_text()
+        assert bos and seen and all(p.startswith(bos) and not p.endswith(" ") for p in seen)
+        seen.clear()
