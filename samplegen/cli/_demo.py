@@ -39,13 +39,16 @@ class DemoConfig:
     neg_rate: float = 0.05
     llm_generator: str = "llm-fewshot"
     llm_model: str = "smollm2"
+    llm_params: dict[str, Any] = field(default_factory=dict)  # e.g. exemplars per cluster
     baselines: list[str] = field(default_factory=lambda: ["sdv-gaussian-copula", "oversample"])
     align: str = "cllm"
     report_rows: int = 5000
 
     @classmethod
     def quick(cls) -> DemoConfig:
-        return cls(n_impressions=1_000_000, n_synthetic=16, seeds=2, epochs=2, neg_rate=0.05)
+        # 5 exemplars (one per cluster) instead of SampleLLM's 5 x 2: half the prompt to attend to
+        return cls(n_impressions=1_000_000, n_synthetic=16, seeds=2, epochs=2, neg_rate=0.05,
+                   llm_params={"per_cluster": 1})
 
 
 @dataclass
@@ -86,7 +89,7 @@ def run_demo(out: Path, cfg: DemoConfig, console: Any) -> pd.DataFrame:
     methods = [cfg.llm_generator, *cfg.baselines]
     runs: dict[str, MethodRun] = {}
     for name in methods:
-        params = {"model": cfg.llm_model} if name.startswith("llm-") else None
+        params = {"model": cfg.llm_model, **cfg.llm_params} if name.startswith("llm-") else None
         t0 = time.perf_counter()
         run_dir = out / "generate" / name
         res = generate(src, name, out=run_dir, n=cfg.n_synthetic, split=split,
