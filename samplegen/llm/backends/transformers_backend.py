@@ -230,7 +230,7 @@ class TransformersBackend:
         outs: list[list[int]] = [[] for _ in prompts]
         done = [False] * len(prompts)
         cache, mask = DynamicCache(), None
-        single = len(prompts) == 1 and len(pending[0]) > 1
+        single = self.fast_attention and len(prompts) == 1 and len(pending[0]) > 1
         if single:  # one prompt: reuse (and keep) its prefill for the prompt that extends it
             fed = pending[0][:-1]
             for i, (k, v) in enumerate(self._prefix_kv(fed)):
