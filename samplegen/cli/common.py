@@ -20,6 +20,7 @@ from samplegen.errors import UsageError
 from samplegen.sources import BUILTINS, load_source
 
 __all__ = [
+    "KeepOpt",
     "InvalidConversions",
     "SourceArg",
     "SchemaOpt",
@@ -81,6 +82,8 @@ TrainFileOpt = Annotated[Path | None, typer.Option(
 TestFileOpt = Annotated[Path | None, typer.Option("--test", help="Your own test file.")]
 ValidFileOpt = Annotated[Path | None, typer.Option(
     "--valid", help="Your own validation file (default: carved from --train).")]
+KeepOpt = Annotated[list[str] | None, typer.Option(
+    "--keep", help="Keep a column flagged as a label leak as a feature; repeatable.")]
 
 
 def load_cli_inputs(source: str | None, train: Path | None, test: Path | None,

@@ -16,6 +16,7 @@ from samplegen.cli.common import (
     InvalidConversions,
     InvalidConversionsOpt,
     JsonOpt,
+    KeepOpt,
     NImpressionsOpt,
     SchemaOpt,
     TimestampOpt,
@@ -84,9 +85,7 @@ def register(app: typer.Typer) -> None:
         invalid_conversions: InvalidConversionsOpt = InvalidConversions.error,
         header: HeaderOpt = None,
         n_impressions: NImpressionsOpt = None,
-        keep: Annotated[list[str] | None, typer.Option(
-            "--keep", help="Keep a column flagged as a label leak as a feature; repeatable.")]
-        = None,
+        keep: KeepOpt = None,
         list_generators: Annotated[bool, typer.Option(
             "--list-generators", help="Print the generator names and exit.")] = False,
         as_json: JsonOpt = False,

@@ -22,6 +22,7 @@ from samplegen.cli.common import (
     InvalidConversions,
     InvalidConversionsOpt,
     JsonOpt,
+    KeepOpt,
     NImpressionsOpt,
     SchemaOpt,
     TestFileOpt,
@@ -46,9 +47,7 @@ def register(app: typer.Typer) -> None:
         train: TrainFileOpt = None,
         test: TestFileOpt = None,
         valid: ValidFileOpt = None,
-        keep: Annotated[list[str] | None, typer.Option(
-            "--keep", help="Keep a column flagged as a label leak as a feature; repeatable.")
-        ] = None,
+        keep: KeepOpt = None,
         synthetic: Annotated[list[str] | None, typer.Option(
             "--synthetic", "-s", help="Synthetic set: a run directory (synthetic.parquet + "
             "manifest.json) or a Parquet/CSV file, optionally NAME=PATH. Repeat the flag or "

@@ -24,6 +24,7 @@ from samplegen.cli.common import (
     InvalidConversions,
     InvalidConversionsOpt,
     JsonOpt,
+    KeepOpt,
     NImpressionsOpt,
     SchemaOpt,
     TestFileOpt,
@@ -93,9 +94,7 @@ def register(app: typer.Typer) -> None:
         train: TrainFileOpt = None,
         test: TestFileOpt = None,
         valid: ValidFileOpt = None,
-        keep: Annotated[list[str] | None, typer.Option(
-            "--keep", help="Keep a column flagged as a label leak as a feature; repeatable.")
-        ] = None,
+        keep: KeepOpt = None,
     ) -> None:
         """Train ESMM real-only vs real + synthetic (same split and seeds); print and save."""
         sets = list(synthetic or [])
