@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,10 +28,31 @@ from samplegen.errors import GeneratorError
 from samplegen.schema import ColumnType, Schema
 
 __all__ = ["NumberSpec", "FieldSpec", "CatalogSpec", "RowConstraint", "build_row_constraint",
-           "domain_texts"]
+           "domain_texts", "shuffled_order"]
 
 _NUM_PREFIX = re.compile(r"(-?)(\d*)(\.?)(\d*)")
 _MAX_REGEX_BLOCK_ROWS = 3000
+
+
+def shuffled_order(order: Sequence[str], first: Collection[str], rng: np.random.Generator,
+                   blocks: Sequence[Sequence[str]] = ()) -> list[str]:
+    """``order`` shuffled GReaT-style, the columns in ``first`` (the conditions) first.
+
+    The columns of each block (an entity's key and attributes) stay next to each
+    other: :meth:`RowConstraint.regex` can tie an entity's attributes to real
+    entities only when they are written together. Blocks are shuffled, and the
+    columns within a block; a block holding a ``first`` column comes first.
+    """
+    owner = {c: i for i, b in enumerate(blocks) for c in b}
+    groups = [[c] for c in order if c not in owner]
+    groups += [[c for c in b if c in order] for b in blocks]
+    out: list[list[str]] = []
+    for g in groups:
+        perm = [g[i] for i in rng.permutation(len(g))]
+        out.append([c for c in perm if c in first] + [c for c in perm if c not in first])
+    lead = [g for g in out if g and g[0] in first]
+    rest = [g for g in out if g and g[0] not in first]
+    return [c for part in (lead, rest) for i in rng.permutation(len(part)) for c in part[i]]
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from samplegen.cache import cache_dir
 from samplegen.errors import GeneratorError
 from samplegen.generators.registry import register_generator
 from samplegen.llm.base import Backend, SamplingParams
+from samplegen.llm.constrained import shuffled_order
 from samplegen.llm.llm_generator import LLM_PARAMS, LLMGenerator
 from samplegen.llm.models import resolve_model
 from samplegen.schema import Schema
@@ -99,10 +100,12 @@ class FinetuneGenerator(LLMGenerator):
 
     # --------------------------------------------------------------- sample
     def _row_order(self, conditions: dict[str, Any], rng: np.random.Generator) -> list[str]:
-        forced = [c for c in self.order if c in conditions]
-        rest = [c for c in self.order if c not in conditions]
-        return [forced[i] for i in rng.permutation(len(forced))] + \
-               [rest[i] for i in rng.permutation(len(rest))]
+        """A random column order, the conditioned columns first (see :func:`shuffled_order`)."""
+        blocks: list[list[str]] = []
+        if self.params["constrained"]:
+            assert self.validator is not None
+            blocks = [list(cat.columns) for cat in self.validator.catalogs]
+        return shuffled_order(self.order, conditions, rng, blocks)
 
     def _sample_batch(self, n: int, conditions: dict[str, Any],
                       rng: np.random.Generator) -> pd.DataFrame:

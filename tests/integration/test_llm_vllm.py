@@ -13,11 +13,13 @@ import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from samplegen.catalog import build_catalogs
 from samplegen.codec import RowCodec
 from samplegen.llm.base import ChatPrompt, SamplingParams
-from samplegen.llm.constrained import build_row_constraint
+from samplegen.llm.constrained import build_row_constraint, shuffled_order
 from tests.unit.test_llm_constrained import FORCED, ORDER, SCHEMA, TABLE
 
 pytestmark = [pytest.mark.vllm, pytest.mark.slow]
@@ -38,8 +40,6 @@ def vllm_python() -> str:
 
 @pytest.fixture(scope="module")
 def constraint():
-    from samplegen.catalog import build_catalogs
-
     codec = RowCodec(SCHEMA, columns=ORDER)
     return codec, build_row_constraint(codec, ORDER, forced=FORCED,
                                        catalogs=build_catalogs(SCHEMA.coerce(TABLE), SCHEMA))
@@ -51,19 +51,25 @@ PROMPT = ChatPrompt("Write one row of a travel booking log as 'name is value, ..
 def test_vllm_offline_engine_constrained_rows(vllm_python, constraint) -> None:
     from samplegen.llm.backends.vllm_backend import VLLMBackend
 
-    codec, rc = constraint
+    _, rc = constraint
+    # llm-finetune's GReaT-style shuffled orders (entities kept together) as well
+    blocks = [cat.columns for cat in build_catalogs(SCHEMA.coerce(TABLE), SCHEMA)]
+    orders = [shuffled_order(ORDER, FORCED, np.random.default_rng(s), blocks) for s in range(4)]
+    cons = [rc] * 4 + [build_row_constraint(RowCodec(SCHEMA, columns=o), o, forced=FORCED,
+                                            catalogs=build_catalogs(SCHEMA.coerce(TABLE), SCHEMA))
+                       for o in orders]
     b = VLLMBackend("smollm2", python=vllm_python, max_model_len=1024, start_timeout=1200)
     try:
-        texts = b.generate([PROMPT] * 4, SamplingParams(temperature=0.9, seed=1,
-                                                        max_new_tokens=96), rc)
+        texts = b.generate([PROMPT] * 8, SamplingParams(temperature=0.9, seed=1,
+                                                        max_new_tokens=256), cons)
         free = b.generate(["The capital of France is"], SamplingParams(
             temperature=0.0, max_new_tokens=8, stop=()))
     finally:
         b.close()
-    assert len(texts) == 4
-    for t in texts:
-        assert rc.allows(t), t
-        assert codec.decode(t).ok
+    assert len(texts) == 8
+    for c, t in zip(cons, texts, strict=True):
+        assert c.allows(t), t  # the regex ties entity attributes: only real entities
+        assert RowCodec(SCHEMA, columns=[f.column for f in c.fields]).decode(t).ok
     assert isinstance(free[0], str) and free[0]
 
 

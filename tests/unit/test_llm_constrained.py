@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from samplegen.catalog import build_catalogs
 from samplegen.codec import RowCodec
 from samplegen.llm.base import SamplingParams
-from samplegen.llm.constrained import NumberSpec, build_row_constraint
+from samplegen.llm.constrained import NumberSpec, build_row_constraint, shuffled_order
 from samplegen.llm.guided import RowProgram, TokenTables
 from samplegen.schema import Column, ColumnType, Entity, Role, Schema
 from tests.llm_double import tiny_model
@@ -75,6 +75,32 @@ def test_regex_matches_exactly_the_catalog_rows(rc) -> None:
     assert rx.fullmatch(wrong_city) is None and not rc.allows(wrong_city)
     out_of_range = ok.replace("99.5", "999.5")
     assert not rc.allows(out_of_range)
+
+
+def test_shuffled_order_keeps_entities_together_so_the_regex_ties_them() -> None:
+    catalogs = build_catalogs(SCHEMA.coerce(TABLE), SCHEMA)
+    blocks = [cat.columns for cat in catalogs]
+    real = {"user_id": "u2", "user_age": "25-34", "item_id": "i2", "item_category": "cruise",
+            "city": '"Bei, jing"', "price": "99.5", "click": "1", "conversion": "1"}
+    orders = set()
+    for seed in range(40):
+        order = shuffled_order(ORDER, FORCED, np.random.default_rng(seed), blocks)
+        assert order == shuffled_order(ORDER, FORCED, np.random.default_rng(seed), blocks)
+        assert sorted(order) == sorted(ORDER)
+        for b in blocks:  # each entity's columns are adjacent
+            pos = sorted(order.index(c) for c in b)
+            assert pos == list(range(pos[0], pos[0] + len(b))), order
+        assert order[0] in ("click", "conversion") or order[0] in blocks[1]  # a condition leads
+        orders.add(tuple(order))
+        rc = build_row_constraint(RowCodec(SCHEMA, columns=order), order, forced=FORCED,
+                                  catalogs=catalogs)
+        ok = ", ".join(f"{c} is {real[c]}" for c in order)
+        assert re.fullmatch(rc.regex(), ok) and rc.allows(ok)
+        mixed = ok.replace('city is "Bei, jing"', "city is Tokyo")  # i2 is not in Tokyo
+        assert re.fullmatch(rc.regex(), mixed) is None and not rc.allows(mixed), order
+    assert len(orders) > 10
+    free = shuffled_order(ORDER, FORCED, np.random.default_rng(0))  # no blocks: any order
+    assert set(free[:3]) == set(FORCED)
 
 
 def _adversarial_logits(tables: TokenTables, vocab: int, bad: str) -> np.ndarray:
