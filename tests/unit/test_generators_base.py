@@ -205,3 +205,23 @@ def test_save_load_round_trip(tmp_path) -> None:
         Scripted.name = "scripted"
     with pytest.raises(GeneratorError, match="holds no saved generator"):
         Generator.load(tmp_path / "empty")
+
+
+def test_row_hashes_equal_pandas_object_hashing_with_missing_values() -> None:
+    from samplegen.generators.validation import content_columns, row_hashes
+
+    schema = Schema([*_schema().columns, Column("t", Role.TIMESTAMP, ColumnType.DATETIME)],
+                    _schema().entities)
+    rng = np.random.default_rng(0)
+    n = 500
+    df = pd.DataFrame({
+        "item_id": rng.choice(["i1", "i2", "i3", None], n).astype(object),
+        "cat": rng.choice(["cruise", "ski"], n).astype(object),
+        "price": rng.choice([10.0, 55.0, np.nan], n),
+        "hour": rng.integers(0, 24, n).astype("int64"),
+        "click": rng.integers(0, 2, n), "conversion": rng.integers(0, 2, n),
+        "t": pd.to_datetime(rng.choice(["2026-01-01 00:00:04", "2026-02-03 00:00:00", None], n)),
+    })
+    ref = pd.util.hash_pandas_object(df[content_columns(schema)].astype(object), index=False)
+    np.testing.assert_array_equal(row_hashes(df, schema), ref.to_numpy())
+    assert len(np.unique(row_hashes(df, schema))) == len(df.drop_duplicates())
