@@ -32,6 +32,21 @@ ALIGN_POOL_FACTOR = 2
 _FINALIZE = 10**6  # lock index of the finalizer
 _FIT_ROWS = 10**6 + 1  # lock index of the fitting-row hashes writer
 
+# The last validator and aligners fitted in this process, keyed by what determines
+# them (training-row fingerprint, schema, and for an aligner its name and seed):
+# several runs on one split (the demo: an LLM and two baselines) build them once.
+_REUSE: dict[str, tuple[tuple, Any]] = {}
+
+
+def _reused(kind: str, key: tuple, build: Any) -> Any:
+    hit = _REUSE.get(kind)
+    if hit is not None and hit[0] == key:
+        log.info("reusing the %s fitted on the same training rows", kind)
+        return hit[1]
+    value = build()
+    _REUSE[kind] = (key, value)
+    return value
+
 
 def arrow_schema(schema: Schema) -> pa.Schema:
     """Fixed Parquet types for the schema's storage types."""
@@ -175,7 +190,11 @@ class Run:
                 return
             except Exception as e:  # noqa: BLE001 - a broken save: refit (deterministic)
                 log.warning("saved model in %s cannot be loaded (%s); refitting", model, e)
-        self.gen.fit(self.train, self.schema, seed=self.seed)
+        from samplegen.generators.validation import RowValidator
+
+        validator = _reused("validator", self._train_key(), lambda: RowValidator.from_table(
+            self.schema.coerce(self.train[self.schema.names]), self.schema))
+        self.gen.fit(self.train, self.schema, seed=self.seed, validator=validator)
         self.timings["fit_s"] = time.perf_counter() - t0
         tmp = self.rd.path / f".model.{os.getpid()}.tmp"
         try:
@@ -281,9 +300,14 @@ class Run:
             from samplegen.align import get_aligner
 
             t0 = time.perf_counter()
-            self._aligner = get_aligner(self.align).fit(self.train, self.schema, seed=self.seed)
+            self._aligner = _reused(
+                f"aligner {self.align}", (*self._train_key(), self.seed),
+                lambda: get_aligner(self.align).fit(self.train, self.schema, seed=self.seed))
             self.timings["align_fit_s"] = time.perf_counter() - t0
         return self._aligner
+
+    def _train_key(self) -> tuple:
+        return (self.config["train_fingerprint"], self.config["schema"])
 
     # ----------------------------------------------------------- finalize
     def _finalize(self) -> dict[str, Any]:

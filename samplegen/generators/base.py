@@ -131,9 +131,11 @@ class Generator(ABC):
         return self.schema is not None
 
     def fit(self, table: pd.DataFrame, schema: Schema, *, seed: int = 0,
-            reference: pd.DataFrame | None = None) -> Generator:
+            reference: pd.DataFrame | None = None,
+            validator: RowValidator | None = None) -> Generator:
         """Fit on ``table`` (the training split); ``reference`` (default ``table``) feeds
-        the entity catalogs and the copy-of-real check. Returns ``self``."""
+        the entity catalogs and the copy-of-real check, or pass the ``validator`` already
+        built from those rows (several runs on one split). Returns ``self``."""
         if not isinstance(table, pd.DataFrame) or len(table) == 0:
             raise GeneratorError(f"{self.name}: fit needs a non-empty DataFrame. Fix: pass the "
                                  "training rows of the source.")
@@ -142,9 +144,16 @@ class Generator(ABC):
             raise GeneratorError(f"{self.name}: the table lacks schema column(s) {missing}. "
                                  "Fix: pass the table the schema was made for.")
         table = schema.coerce(table[schema.names].reset_index(drop=True))
-        ref = table if reference is None else schema.coerce(reference[schema.names])
+        if validator is not None and reference is not None:
+            raise GeneratorError(f"{self.name}: pass reference or validator, not both.")
+        if validator is not None and validator.schema.fingerprint() != schema.fingerprint():
+            raise GeneratorError(f"{self.name}: the validator was built for another schema. "
+                                 "Fix: build it with this schema, or omit it.")
+        if validator is None:
+            ref = table if reference is None else schema.coerce(reference[schema.names])
+            validator = RowValidator.from_table(ref, schema)
         self.schema = schema
-        self.validator = RowValidator.from_table(ref, schema)
+        self.validator = validator
         t0 = time.perf_counter()
         self.fit_rows = len(table)
         self._fit(table, schema, seed=seed)

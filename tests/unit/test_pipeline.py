@@ -204,3 +204,22 @@ def test_align_hook_selects_from_a_doubled_pool(src, tmp_path, monkeypatch) -> N
     assert len(res.to_pandas()) == 20 and _TakeFirst.fitted_on == len(make_split(src).train)
     assert [r["pool_size"] for r in m["align"]["reports"]] == [20, 20]
     assert m["counts"]["rejected"]["not_selected_by_aligner"] == 20 and m["counts"]["add_up"]
+
+
+def test_runs_on_one_split_reuse_validator_and_aligner_without_changing_rows(src, tmp_path) -> None:
+    from samplegen import pipeline_run
+
+    pipeline_run._REUSE.clear()
+    a = generate(src, "smote", out=tmp_path / "a", n=20, targets=TWO, seed=1, align="cllm")
+    first = dict(pipeline_run._REUSE)
+    assert set(first) == {"validator", "aligner cllm"}
+    b = generate(src, "oversample", out=tmp_path / "b", n=20, targets=TWO, seed=1, align="cllm")
+    assert all(pipeline_run._REUSE[k][1] is first[k][1] for k in first)  # built once
+    pipeline_run._REUSE.clear()  # a fresh process gives the same rows
+    b2 = generate(src, "oversample", out=tmp_path / "b2", n=20, targets=TWO, seed=1, align="cllm")
+    pd.testing.assert_frame_equal(b.to_pandas(), b2.to_pandas())
+    assert pipeline_run._REUSE["validator"][1] is not first["validator"][1]
+    small = Source("small", src.table.iloc[:8000].reset_index(drop=True), src.schema)
+    generate(small, "oversample", out=tmp_path / "c", n=10, targets=TWO, seed=1)
+    assert pipeline_run._REUSE["validator"][0] != first["validator"][0]  # other rows: rebuilt
+    assert len(a.to_pandas()) == 20
