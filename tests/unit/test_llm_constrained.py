@@ -103,6 +103,40 @@ def test_shuffled_order_keeps_entities_together_so_the_regex_ties_them() -> None
     assert set(free[:3]) == set(FORCED)
 
 
+@given(st.text(max_size=60))
+def test_regex_escape_matches_the_text_literally(text: str) -> None:
+    from samplegen.llm.constrained import regex_escape
+
+    assert re.fullmatch(regex_escape(text), text, flags=re.DOTALL)
+    assert regex_escape("4-star, a b") == "4-star, a b"  # no escaped spaces (xgrammar warns)
+
+
+def test_regex_lists_a_bounded_spread_of_many_entities() -> None:
+    from samplegen.llm import constrained
+
+    n = constrained.MAX_REGEX_ENTITIES * 3
+    table = pd.DataFrame({
+        "user_id": [f"u{i}" for i in range(n)], "user_age": ["18-24", "25-34"] * (n // 2),
+        "item_id": "i2", "item_category": "cruise", "city": "Bei, jing", "price": 99.0,
+        "click": 1, "conversion": 1})
+    schema = Schema([
+        Column("user_id", Role.USER, ColumnType.CATEGORICAL, values=list(table.user_id), key=True),
+        *SCHEMA.columns[1:]], entities=SCHEMA.entities)
+    rc = build_row_constraint(RowCodec(schema, columns=ORDER), ORDER, forced=FORCED,
+                              catalogs=build_catalogs(schema.coerce(table), schema))
+    rx = rc.regex()
+    listed = set(re.findall(r"user_id is (u\d+)", rx))
+    assert len(listed) == constrained.MAX_REGEX_ENTITIES
+    tail = ', item_category is cruise, city is "Bei, jing", item_id is i2, price is 99, ' \
+           "click is 1, conversion is 1"
+    for i in (0, 1, n - 2, n - 1, 7):
+        text = f"user_age is {table.user_age[i]}, user_id is u{i}" + tail
+        assert rc.allows(text)  # every real user is allowed ...
+        assert bool(re.fullmatch(rx, text)) == (f"u{i}" in listed)  # ... the regex lists some
+    wrong = "user_age is 25-34, user_id is u0" + tail  # u0 is 18-24
+    assert not re.fullmatch(rx, wrong) and not rc.allows(wrong)
+
+
 def _adversarial_logits(tables: TokenTables, vocab: int, bad: str) -> np.ndarray:
     """Logits that push hard towards the tokens of an out-of-domain value."""
     z = np.zeros(vocab)

@@ -120,6 +120,11 @@ class VLLMBackend:
         self.stats["tokens"] += int(res.get("tokens", 0))
         self.stats["requests"] += len(prompts)
         texts = [t.strip() for t in res["texts"]]
+        empty = sum(1 for t, r in zip(texts, rx, strict=True) if r and not t)
+        if empty:  # vLLM answers a grammar it could not compile with an empty text
+            log.warning("vLLM returned %d empty constrained completion(s): a structured-output "
+                        "grammar failed to compile? Its log: %s", empty,
+                        " | ".join(self._stderr_tail[-3:]))
         return [t.split("\n", 1)[0] if r else t for t, r in zip(texts, rx, strict=True)]
 
     def close(self) -> None:
