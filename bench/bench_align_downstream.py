@@ -153,7 +153,7 @@ def main() -> None:
             from great_pool import GreatPool
 
             gen = GreatPool(**{k: int(v) for k, v in extra.items()
-                               if k in ("threads", "epochs", "train_rows", "rounds")})
+                               if k in ("threads", "epochs", "train_rows", "rounds", "max_draws")})
         else:
             gen = get_generator(g)
             known = {k: type(gen.params[k])(v) if gen.params.get(k) is not None else v
@@ -170,6 +170,10 @@ def main() -> None:
               + (f"; GReaT drew {gen.drawn}, rejected {dict(gen.rejected)}"
                  if g == "be_great" else ""), flush=True)
         n = min(len(pool), args.per_category * len(targets))
+        if n == 0:  # nothing valid to add: the set would equal real-only
+            print(f"{g}: no valid row, no arm to train", flush=True)
+            align_info[g] = {"pool_size": 0, "drawn": getattr(gen, "drawn", None)}
+            continue
         for m in methods:
             t = time.perf_counter()
             sel, rep = aligners[m].select(pool, n, seed=0)

@@ -57,25 +57,11 @@ def _valid(gen, df: pd.DataFrame, cond: dict) -> int:
 
 def bench_great(model_dir: str, train: pd.DataFrame, gen, cond: dict, args,
                 max_tokens: int) -> dict:
-    import be_great.great as gmod
     import torch
     from be_great import GReaT
+    from great_pool import draw_cap
 
-    drawn = {"n": 0, "complete": 0}
-    orig = gmod._convert_text_to_tabular_data
-
-    def counting(text_data, columns, *a, **k):
-        drawn["n"] += len(text_data)
-        df = orig(text_data, columns, *a, **k)
-        drawn["complete"] += int((~(df == "placeholder").any(axis=1)).sum())
-        if drawn["complete"] == 0 and drawn["n"] >= args.great_max_draws:
-            # GReaT itself gives up only after 14 empty batches ("Breaking the generation loop")
-            raise RuntimeError(f"no complete row in {drawn['n']} drawn texts "
-                               f"(--great-max-draws {args.great_max_draws})")
-        return df
-
-    gmod._convert_text_to_tabular_data = counting
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, draw_cap(args.great_max_draws) as drawn:
         g = GReaT(llm=model_dir, experiment_dir=tmp, epochs=args.epochs,
                   batch_size=args.train_batch, save_strategy="no",
                   learning_rate=float(gen.params["learning_rate"]))

@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -21,13 +23,40 @@ import pandas as pd
 log = logging.getLogger(__name__)
 
 
+@contextmanager
+def draw_cap(limit: int) -> Iterator[dict[str, int]]:
+    """Count GReaT's drawn texts and complete rows; stop it after ``limit`` texts
+    with no complete row (GReaT itself gives up only after 14 empty batches,
+    "Breaking the generation loop", ~40 min of CPU for 60-text batches here)."""
+    import be_great.great as gmod
+
+    drawn = {"n": 0, "complete": 0}
+    orig = gmod._convert_text_to_tabular_data
+
+    def counting(text_data: Any, columns: Any, *a: Any, **k: Any) -> pd.DataFrame:
+        drawn["n"] += len(text_data)
+        df = orig(text_data, columns, *a, **k)
+        drawn["complete"] += int((~(df == "placeholder").any(axis=1)).sum())
+        if drawn["complete"] == 0 and drawn["n"] >= limit:
+            raise RuntimeError(f"no complete row in {drawn['n']} drawn texts (cap {limit})")
+        return df
+
+    gmod._convert_text_to_tabular_data = counting
+    try:
+        yield drawn
+    finally:
+        gmod._convert_text_to_tabular_data = orig
+
+
 class GreatPool:
     """GReaT (``be_great``) on SmolLM2-135M, validated the samplegen way."""
 
     def __init__(self, *, epochs: int = 1, train_rows: int = 256, batch_size: int = 8,
-                 temperature: float = 0.8, rounds: int = 4, threads: int | None = None) -> None:
+                 temperature: float = 0.8, rounds: int = 4, threads: int | None = None,
+                 max_draws: int = 0) -> None:
         self.epochs, self.train_rows, self.batch_size = epochs, train_rows, batch_size
         self.temperature, self.rounds, self.threads = temperature, rounds, threads
+        self.max_draws = max_draws  # per round, texts without a complete row; 0: 2 x asked
         self.rejected: Counter = Counter()
         self.drawn = 0
 
@@ -67,15 +96,17 @@ class GreatPool:
             need = n - sum(len(k) for k in kept)
             if need <= 0:
                 break
-            try:
-                out = self.model.sample(n_samples=need, start_col=cat,
-                                        start_col_dist={conditions[cat]: 1.0}, k=need,
-                                        temperature=self.temperature,
-                                        max_length=self.max_length, device="cpu")
-            except Exception as e:  # noqa: BLE001 - "Breaking the generation loop"
-                log.warning("GReaT sampling failed: %s", e)
-                self.rejected["sampling_failed"] += need
-                continue
+            with draw_cap(self.max_draws or 2 * need) as drawn:
+                try:
+                    out = self.model.sample(n_samples=need, start_col=cat,
+                                            start_col_dist={conditions[cat]: 1.0}, k=need,
+                                            temperature=self.temperature,
+                                            max_length=self.max_length, device="cpu")
+                except Exception as e:  # noqa: BLE001 - the cap, or "Breaking the generation loop"
+                    log.warning("GReaT sampling failed: %s", e)
+                    self.drawn += drawn["n"]
+                    self.rejected["no_complete_row"] += drawn["n"]
+                    break  # the next round would fail the same way
             self.drawn += len(out)
             raw = out.reindex(columns=self.schema.names)
             res = self.checker.validator.check(raw, conditions, rng=rng, seen=seen)
