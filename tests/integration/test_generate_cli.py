@@ -102,6 +102,24 @@ def test_cli_bad_inputs_exit_2(csv_source, tmp_path, capsys, args, message) -> N
     assert not out.exists()
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--model", "nope"], "unknown model 'nope'"),
+    (["--model", "/nonexistent/model.gguf"], "does not exist"),
+    (["--backend", "openai", "--base-url", "http://127.0.0.1:9/v1", "--model", "m"],
+     "unreachable after"),
+    (["--param", "template=BAD"], "syntax error at line 1"),
+])
+def test_cli_bad_llm_inputs_exit_2(csv_source, tmp_path, capsys, args, message) -> None:
+    path, schema = csv_source
+    bad = tmp_path / "bad.j2"
+    bad.write_text("{% for x in %}")
+    args = [a.replace("BAD", str(bad)) for a in args]
+    rc = main(["generate", str(path), "--schema", str(schema), "--out", str(tmp_path / "out"),
+               "--generator", "llm-fewshot", "--n", "2", *args])
+    assert rc == 2
+    assert message in capsys.readouterr().err.replace("\n", " ")
+
+
 def test_cli_out_dir_holding_another_run_exit_2_untouched(csv_source, tmp_path, capsys) -> None:
     path, schema = csv_source
     out = tmp_path / "out"
