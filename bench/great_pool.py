@@ -96,18 +96,21 @@ class GreatPool:
             need = n - sum(len(k) for k in kept)
             if need <= 0:
                 break
-            with draw_cap(self.max_draws or 2 * need) as drawn:
+            cap = self.max_draws or 2 * need
+            with draw_cap(cap) as drawn:
                 try:
                     out = self.model.sample(n_samples=need, start_col=cat,
                                             start_col_dist={conditions[cat]: 1.0}, k=need,
                                             temperature=self.temperature,
                                             max_length=self.max_length, device="cpu")
-                except Exception as e:  # noqa: BLE001 - the cap, or "Breaking the generation loop"
+                except Exception as e:  # noqa: BLE001 - "Breaking the generation loop"
                     log.warning("GReaT sampling failed: %s", e)
-                    self.drawn += drawn["n"]
-                    self.rejected["no_complete_row"] += drawn["n"]
-                    break  # the next round would fail the same way
-            self.drawn += len(out)
+                    out = None
+            self.drawn += drawn["n"]
+            # be_great prints and swallows the cap's error: check the counts instead
+            if out is None or (drawn["complete"] == 0 and drawn["n"] >= cap):
+                self.rejected["no_complete_row"] += drawn["n"]
+                break  # the next round would fail the same way
             raw = out.reindex(columns=self.schema.names)
             res = self.checker.validator.check(raw, conditions, rng=rng, seen=seen)
             self.rejected.update(res.rejected)
