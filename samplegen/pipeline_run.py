@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from samplegen.datasets.base import Source
 from samplegen.generators.base import Generator
-from samplegen.generators.validation import normalize, row_hashes
+from samplegen.generators.validation import RowValidator, normalize, row_hashes
 from samplegen.rundir import ChunkSpec, RunDir, chunk_counts, chunk_rejects
 from samplegen.schema import ColumnType, Schema
 
@@ -190,8 +190,6 @@ class Run:
                 return
             except Exception as e:  # noqa: BLE001 - a broken save: refit (deterministic)
                 log.warning("saved model in %s cannot be loaded (%s); refitting", model, e)
-        from samplegen.generators.validation import RowValidator
-
         validator = _reused("validator", self._train_key(), lambda: RowValidator.from_table(
             self.schema.coerce(self.train[self.schema.names]), self.schema))
         self.gen.fit(self.train, self.schema, seed=self.seed, validator=validator)
