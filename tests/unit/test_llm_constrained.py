@@ -249,7 +249,7 @@ def test_shared_prefix_attention_matches_a_full_cache(rc, tiny) -> None:
 
 
 def test_number_regex_is_exact_for_bounded_ranges() -> None:
-    from samplegen.llm.constrained import _int_range_regex
+    from samplegen.llm.numbers import _int_range_regex
 
     for lo, hi in [(0, 0), (0, 23), (10, 250), (95, 105), (7, 1234)]:
         rx = re.compile(_int_range_regex(lo, hi))
