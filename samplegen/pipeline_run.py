@@ -190,8 +190,8 @@ class Run:
                 return
             except Exception as e:  # noqa: BLE001 - a broken save: refit (deterministic)
                 log.warning("saved model in %s cannot be loaded (%s); refitting", model, e)
-        validator = _reused("validator", self._train_key(), lambda: RowValidator.from_table(
-            self.schema.coerce(self.train[self.schema.names]), self.schema))
+        validator = _reused("validator", self._train_key(),  # from_table coerces the rows
+                            lambda: RowValidator.from_table(self.train, self.schema))
         self.gen.fit(self.train, self.schema, seed=self.seed, validator=validator)
         self.timings["fit_s"] = time.perf_counter() - t0
         tmp = self.rd.path / f".model.{os.getpid()}.tmp"
