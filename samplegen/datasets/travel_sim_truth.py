@@ -38,9 +38,9 @@ from samplegen.datasets.travel_sim_model import (
     Intercepts,
     Rows,
     _predictors,
+    draw,
     draw_labels,
     draw_pool,
-    draw,
     sigmoid,
 )
 from samplegen.datasets.travel_sim_world import (
