@@ -109,3 +109,17 @@ def test_world_needs_a_simulator():
     df = pd.DataFrame({"a": [1, 2], "click": [0, 1], "conversion": [0, 1]})
     with pytest.raises(UsageError, match="not a travel-sim source"):
         SimWorld.from_source(load_source(df))
+
+
+def test_truth_lift_of_reference_is_one_and_positives_score_higher(src, world):
+    end = world.n_days * 86_400
+    ref = world.draw(200_000, categories=TARGETS, window=(0.8 * end, end), seed=7).clicked()
+    lift = world.lift(ref.table, ref.table, TARGETS).set_index("target")
+    np.testing.assert_allclose(lift["lift"], 1.0)
+    np.testing.assert_allclose(lift["structural_lift"], 1.0)
+    pos = ref.table[ref.table["conversion"] == 1]
+    bad = pos.iloc[:3].copy()
+    bad["user_id"] = "nobody"
+    lp = world.lift(pd.concat([pos, bad]), ref.table, TARGETS).set_index("target")
+    assert (lp["lift"] > 1.3).all()
+    assert lp["outside"].sum() == 3 and lp["rows"].sum() == len(pos) + 3
