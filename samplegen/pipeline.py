@@ -86,11 +86,15 @@ def parse_target(text: str) -> dict[str, str]:
 
 
 def resolve_targets(source: Source, train: pd.DataFrame, targets: list[dict[str, Any]] | None,
-                    *, n: int | None, per_category: int | None,
+                    *, n: int | None, per_category: int | None, copies_rows: bool = False,
                     ) -> tuple[list[Target], list[str]]:
     """Targets with counts; default = cold-start + sparse categories of the training rows.
 
     Returns ``(targets, skipped)``: default categories without training rows are skipped.
+    With ``copies_rows`` (a generator that copies real rows, e.g. oversample) a target needs
+    training rows that meet its label conditions too: copying a non-converting row and
+    labelling it conversion=1 would fabricate a label. A named target without them is a
+    UsageError; a default one is skipped.
     """
     schema = source.schema
     if n is not None and per_category is not None:
@@ -106,6 +110,8 @@ def resolve_targets(source: Source, train: pd.DataFrame, targets: list[dict[str,
         conds = [check.check_conditions({**labels, **dict(t)}) for t in targets]
         for c in conds:
             _require_rows(source, train, c)
+            if copies_rows:
+                _require_label_rows(source, train, c)
     elif cat is not None:
         from samplegen.split import sparse_categories
 
@@ -113,11 +119,20 @@ def resolve_targets(source: Source, train: pd.DataFrame, targets: list[dict[str,
         in_train = set(train[cat].astype(str))
         skipped = [c for c in names if c not in in_train]
         conds = [check.check_conditions({cat: c, **labels}) for c in names if c in in_train]
+        if copies_rows:
+            no_labels = [c for c in conds if not _label_rows(source, train, c)]
+            skipped += [str(c[cat]) for c in no_labels]
+            conds = [c for c in conds if c not in no_labels]
         if not conds:
-            raise UsageError("no cold-start or sparse category has training rows. Fix: name the "
-                             "targets with --target COL=VALUE.")
+            why = " with the asked labels (a generator that copies rows needs some)" \
+                if copies_rows else ""
+            raise UsageError(f"no cold-start or sparse category has training rows{why}. Fix: "
+                             "name the targets with --target COL=VALUE, or use a generator that "
+                             "models the labels (e.g. sdv-gaussian-copula).")
     else:
         conds = [check.check_conditions(labels)]
+        if copies_rows:
+            _require_label_rows(source, train, conds[0])
     if per_category is not None:
         counts = [int(per_category)] * len(conds)
     else:
@@ -141,6 +156,73 @@ def _require_rows(source: Source, train: pd.DataFrame, cond: dict[str, Any]) -> 
     if not _mask(source.schema.coerce(train[list(feats)]), feats).any():
         raise UsageError(f"target {feats} has no rows in the training split (only in validation "
                          "or test rows, which generators never see). Fix: pick another target.")
+
+
+def _label_rows(source: Source, train: pd.DataFrame, cond: dict[str, Any]) -> int:
+    """How many training rows meet ``cond`` (features and labels)."""
+    return int(_mask(source.schema.coerce(train[list(cond)]), cond).sum())
+
+
+def _require_label_rows(source: Source, train: pd.DataFrame, cond: dict[str, Any]) -> None:
+    if _label_rows(source, train, cond):
+        return
+    labels = {k: v for k, v in cond.items() if k in source.schema.labels}
+    feats = {k: v for k, v in cond.items() if k not in labels}
+    where = f"target {_plain(feats)}" if feats else "the table"
+    raise UsageError(f"{where} has no training rows with {_plain(labels)}: a generator that "
+                     "copies real rows would copy rows without those labels and label them "
+                     "falsely. Fix: pick a target with such rows (see `samplegen data describe`)"
+                     ", or use a generator that models the labels (e.g. sdv-gaussian-copula).")
+
+
+def _plain(d: dict[str, Any]) -> str:
+    """``{a: 1}`` as ``a=1, ...`` with plain Python values (no numpy reprs)."""
+    return ", ".join(f"{k}={v.item() if hasattr(v, 'item') else v}" for k, v in d.items())
+
+
+def _check_align_labels(train: pd.DataFrame, schema: Any, align: str | None) -> None:
+    """An aligner learns real conversions from the training rows: it needs both classes."""
+    label = schema.conversion or schema.click
+    if align is None or label is None or label not in train.columns:
+        return
+    y = pd.to_numeric(train[label], errors="coerce").fillna(0)
+    if y.nunique() < 2:
+        raise UsageError(f"--align {align} learns what a real {label} looks like, but every "
+                         f"training row has {label}={int(y.iloc[0]) if len(y) else 0}. Fix: "
+                         "pass --align none, or use a table with both classes of "
+                         f"{label!r}.")
+
+
+def _warn_duplicates(gen: Generator, train: pd.DataFrame, schema: Any,
+                     targets: list[Target]) -> None:
+    """A generator that copies rows repeats them when a target has fewer rows than asked."""
+    if not gen.allow_duplicates:
+        return
+    for t in targets:
+        cond = t.conditions
+        rows = train.loc[_mask(schema.coerce(train[list(cond)]), cond)]
+        if len(rows) > 100_000:
+            continue
+        distinct = len(rows.drop_duplicates())
+        if 0 < distinct < t.n:
+            log.warning("%s: target %s has %d distinct training row(s) for %d requested rows; "
+                        "%d of the written rows repeat them", gen.name, _plain(cond), distinct,
+                        t.n, t.n - distinct)
+
+
+def check_writable(out: Path) -> None:
+    """UsageError unless ``out`` (or the folder that would hold it) can be written."""
+    import os
+
+    probe = out
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise UsageError(f"--out {str(out)!r}: {str(probe)!r} is a file, not a folder. Fix: "
+                         "pass a directory path.")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UsageError(f"--out {str(out)!r} cannot be written ({str(probe)!r} is read-only "
+                         "or not yours). Fix: pass an --out under a folder you can write.")
 
 
 def _mask(df: pd.DataFrame, cond: dict[str, Any]) -> np.ndarray:
@@ -196,12 +278,20 @@ def generate(
     if not isinstance(workers, int) or workers <= 0:
         raise UsageError(f"workers={workers!r} must be a positive integer.")
     align = None if align in (None, "none") else str(align)
+    if align is not None:
+        from samplegen.align import get_aligner
+
+        get_aligner(align)  # an unknown name is a UsageError before anything is written
+    check_writable(Path(out))
     if split is None:
         from samplegen.split import make_split
 
         split = make_split(src)
     train = src.table.iloc[split.train].reset_index(drop=True)
-    tlist, skipped = resolve_targets(src, train, targets, n=n, per_category=per_category)
+    tlist, skipped = resolve_targets(src, train, targets, n=n, per_category=per_category,
+                                     copies_rows=gen.allow_real_copies)
+    _check_align_labels(train, src.schema, align)
+    _warn_duplicates(gen, train, src.schema, tlist)
     plan = plan_chunks(tlist, chunk_rows)
     config = {
         "source": src.name, "schema": src.schema.fingerprint(),
@@ -212,7 +302,10 @@ def generate(
     }
     rd = RunDir(out)
     key = config_key(config)
-    existing = rd.check_usable(key, resume=resume)
+    existing = rd.check_usable(key, resume=resume, config=config)
+    if existing is None and rd.path.is_dir() and rd.read_manifest() is not None:
+        log.info("%s holds a run that failed before its first chunk; starting afresh", rd.path)
+        rd.reset()
     run = Run(rd=rd, source=src, split=split, train=train, gen=gen, targets=tlist, plan=plan,
               config=config, key=key, seed=int(seed), align=align, skipped=skipped,
               progress=progress, timings={"load_s": t_load})
