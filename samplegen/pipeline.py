@@ -74,15 +74,38 @@ class RunResult:
 
 
 def parse_target(text: str) -> dict[str, str]:
-    """``"col=value[,col2=value2]"`` -> dict (CLI ``--target``)."""
+    """``'col=value[,col2=value2]'`` -> dict (CLI ``--target``); a value holding a comma is
+    quoted: ``'city="Paris, France",click=1'``."""
     out: dict[str, str] = {}
-    for part in text.split(","):
+    for part in _split_outside_quotes(text):
         col, eq, val = part.partition("=")
         if not eq or not col.strip():
             raise UsageError(f"--target {text!r} is not COL=VALUE. Fix: e.g. --target "
-                             "item_category=cruise.")
-        out[col.strip()] = val.strip()
+                             "item_category=cruise; quote a value that holds a comma: "
+                             "--target 'city=\"Paris, France\"'.")
+        val = val.strip()
+        if len(val) >= 2 and val[0] == val[-1] and val[0] in "\"'":
+            val = val[1:-1]
+        out[col.strip()] = val
     return out
+
+
+def _split_outside_quotes(text: str) -> list[str]:
+    parts, cur, quote = [], [], ""
+    for ch in text:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch == ",":
+            parts.append("".join(cur))
+            cur = []
+            continue
+        cur.append(ch)
+    if quote:
+        raise UsageError(f"--target {text!r} has an unclosed quote ({quote}). Fix: close it.")
+    parts.append("".join(cur))
+    return parts
 
 
 def resolve_targets(source: Source, train: pd.DataFrame, targets: list[dict[str, Any]] | None,

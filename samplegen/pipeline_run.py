@@ -54,8 +54,8 @@ def arrow_schema(schema: Schema) -> pa.Schema:
     for c in schema.columns:
         if c.is_label:
             t = pa.int64()
-        elif c.type == ColumnType.NUMERICAL:
-            t = pa.float64()
+        elif c.type == ColumnType.NUMERICAL:  # integer columns stay integers (875, not 875.0)
+            t = pa.int64() if c.integer else pa.float64()
         elif c.type == ColumnType.DATETIME:
             t = pa.timestamp("ns")
         else:
