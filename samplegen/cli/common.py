@@ -190,8 +190,9 @@ def require_finished_sets(paths: list[Path], *, quiet: bool = False) -> None:
                 m = json.loads((p / "manifest.json").read_text())
             except json.JSONDecodeError:
                 continue  # the reader reports a broken manifest
-            status = m.get("status")
-            if status not in ("complete", "short") or not (p / "synthetic.parquet").is_file():
+            status = m.get("status")  # None: a manifest that `generate` did not write
+            if status not in (None, "complete", "short") or \
+                    not (p / "synthetic.parquet").is_file():
                 why = (m.get("failure") or {}).get("reason")
                 raise IncompleteError(
                     f"run {str(p)!r} is unfinished (status {status!r}"

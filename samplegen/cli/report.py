@@ -158,7 +158,7 @@ def run_report(src: Any, paths: list[str], *, out: Path | None = None,
             notes.append(f"{name}: provenance {prov.status} ({prov.detail})")
         elif manifest is None:
             notes.append(f"{name}: a plain file; its fitting split is unknown")
-        cont = contamination(df, test, src.schema)
+        cont = contamination(df, test, src.schema, train=train)
         notes.append(f"{name}: {cont.exact} exact and {cont.near} near copies of test rows "
                      f"({cont.share:.2%}){' - CONTAMINATED' if cont.contaminated else ''}")
     if len(train) > 200_000:
