@@ -1,6 +1,11 @@
 """One execution of a generate run: start or resume, fit or load, work on chunks, finalize.
 
 Used by :func:`samplegen.pipeline.generate`; see that module for the protocol.
+
+Fault injection (tests): with ``SAMPLEGEN_FAILPOINT=POINT:SIGNAL`` in the environment the
+process sends itself SIGNAL (e.g. ``SIGTERM``, ``SIGKILL``) the first time it reaches POINT:
+``fit`` (before fitting), ``align`` (before fitting the aligner), ``sample`` (after
+committing a chunk) or ``merge`` (before writing synthetic.parquet).
 """
 
 from __future__ import annotations
@@ -221,6 +226,7 @@ class Run:
                 return
             except Exception as e:  # noqa: BLE001 - a broken save: refit (deterministic)
                 log.warning("saved model in %s cannot be loaded (%s); refitting", model, e)
+        _failpoint("fit")
         validator = _reused("validator", self._train_key(),  # from_table coerces the rows
                             lambda: RowValidator.from_table(self.train, self.schema))
         self.gen.fit(self.train, self.schema, seed=self.seed, validator=validator)
@@ -330,11 +336,13 @@ class Run:
                   "seconds": round(time.perf_counter() - t0, 4), **extra}
         table = pa.Table.from_pandas(df[self.schema.names], preserve_index=False)
         self.rd.write_chunk(spec.index, table.cast(arrow_schema(self.schema)), report)
+        _failpoint("sample")
 
     def _get_aligner(self) -> Any:
         if self._aligner is None:
             from samplegen.align import get_aligner
 
+            _failpoint("align")
             t0 = time.perf_counter()
             self._aligner = _reused(
                 f"aligner {self.align}", (*self._train_key(), self.seed),
@@ -397,6 +405,7 @@ class Run:
                 if self.rd.chunk_report(nxt).get("produced", 0) == 0:
                     dead.add(t)
         keep, reports, have = self._scan()
+        _failpoint("merge")
         frames = (self.rd.read_chunk(i).loc[keep[i]] for i in self.rd.done())
         written = self.rd.write_merged(frames, arrow_schema(self.schema))
         dups = sum(int((~m).sum()) for m in keep.values())
@@ -425,6 +434,20 @@ class Run:
             log.warning("run %s wrote %d of %d rows: the generator ran out of patience",
                         self.rd.path, written, counts["requested"])
         return manifest
+
+
+def _failpoint(name: str) -> None:
+    """Send this process the signal that ``SAMPLEGEN_FAILPOINT=name:SIGNAL`` names (once)."""
+    spec = os.environ.get("SAMPLEGEN_FAILPOINT", "")
+    point, _, sig = spec.partition(":")
+    if point != name:
+        return
+    import signal
+
+    del os.environ["SAMPLEGEN_FAILPOINT"]
+    log.warning("failpoint %s: sending %s to this process", name, sig or "SIGKILL")
+    os.kill(os.getpid(), getattr(signal, sig or "SIGKILL"))
+    time.sleep(0.5)  # a handled signal raises here
 
 
 def _now() -> str:
