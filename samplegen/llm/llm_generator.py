@@ -41,6 +41,7 @@ LLM_PARAMS: dict[str, Any] = {
     "max_entities": 2000,
     "max_values": 64,
     "timeout": 120.0,
+    "give_up_s": 60.0,  # openai: total wait for one request, retries included
     "context_window": None,
     "vllm_python": None,
     "threads": None,
