@@ -29,6 +29,14 @@ from samplegen.errors import GeneratorError, UsageError
 from samplegen.generators.base import Generator
 from samplegen.generators.registry import generator_class
 from samplegen.generators.validation import RowValidator
+from samplegen.preflight import (
+    check_align_labels,
+    check_writable,
+    label_rows,
+    mask_rows,
+    require_label_rows,
+    warn_duplicates,
+)
 from samplegen.rundir import ChunkSpec, RunDir, config_key
 
 __all__ = ["generate", "RunResult", "Target", "resolve_targets", "parse_target"]
@@ -134,7 +142,7 @@ def resolve_targets(source: Source, train: pd.DataFrame, targets: list[dict[str,
         for c in conds:
             _require_rows(source, train, c)
             if copies_rows:
-                _require_label_rows(source, train, c)
+                require_label_rows(source, train, c)
     elif cat is not None:
         from samplegen.split import sparse_categories
 
@@ -143,7 +151,7 @@ def resolve_targets(source: Source, train: pd.DataFrame, targets: list[dict[str,
         skipped = [c for c in names if c not in in_train]
         conds = [check.check_conditions({cat: c, **labels}) for c in names if c in in_train]
         if copies_rows:
-            no_labels = [c for c in conds if not _label_rows(source, train, c)]
+            no_labels = [c for c in conds if not label_rows(source, train, c)]
             skipped += [str(c[cat]) for c in no_labels]
             conds = [c for c in conds if c not in no_labels]
         if not conds:
@@ -155,7 +163,7 @@ def resolve_targets(source: Source, train: pd.DataFrame, targets: list[dict[str,
     else:
         conds = [check.check_conditions(labels)]
         if copies_rows:
-            _require_label_rows(source, train, conds[0])
+            require_label_rows(source, train, conds[0])
     if per_category is not None:
         counts = [int(per_category)] * len(conds)
     else:
@@ -173,86 +181,12 @@ def _require_rows(source: Source, train: pd.DataFrame, cond: dict[str, Any]) -> 
     if not feats:
         return
     table = source.schema.coerce(source.table[list(feats)])
-    if not _mask(table, feats).any():
+    if not mask_rows(table, feats).any():
         raise UsageError(f"target {feats} has no real rows at all in {source.name!r}. Fix: pick "
                          "a value that occurs in the data (see `samplegen data describe`).")
-    if not _mask(source.schema.coerce(train[list(feats)]), feats).any():
+    if not mask_rows(source.schema.coerce(train[list(feats)]), feats).any():
         raise UsageError(f"target {feats} has no rows in the training split (only in validation "
                          "or test rows, which generators never see). Fix: pick another target.")
-
-
-def _label_rows(source: Source, train: pd.DataFrame, cond: dict[str, Any]) -> int:
-    """How many training rows meet ``cond`` (features and labels)."""
-    return int(_mask(source.schema.coerce(train[list(cond)]), cond).sum())
-
-
-def _require_label_rows(source: Source, train: pd.DataFrame, cond: dict[str, Any]) -> None:
-    if _label_rows(source, train, cond):
-        return
-    labels = {k: v for k, v in cond.items() if k in source.schema.labels}
-    feats = {k: v for k, v in cond.items() if k not in labels}
-    where = f"target {_plain(feats)}" if feats else "the table"
-    raise UsageError(f"{where} has no training rows with {_plain(labels)}: a generator that "
-                     "copies real rows would copy rows without those labels and label them "
-                     "falsely. Fix: pick a target with such rows (see `samplegen data describe`)"
-                     ", or use a generator that models the labels (e.g. sdv-gaussian-copula).")
-
-
-def _plain(d: dict[str, Any]) -> str:
-    """``{a: 1}`` as ``a=1, ...`` with plain Python values (no numpy reprs)."""
-    return ", ".join(f"{k}={v.item() if hasattr(v, 'item') else v}" for k, v in d.items())
-
-
-def _check_align_labels(train: pd.DataFrame, schema: Any, align: str | None) -> None:
-    """An aligner learns real conversions from the training rows: it needs both classes."""
-    label = schema.conversion or schema.click
-    if align is None or label is None or label not in train.columns:
-        return
-    y = pd.to_numeric(train[label], errors="coerce").fillna(0)
-    if y.nunique() < 2:
-        raise UsageError(f"--align {align} learns what a real {label} looks like, but every "
-                         f"training row has {label}={int(y.iloc[0]) if len(y) else 0}. Fix: "
-                         "pass --align none, or use a table with both classes of "
-                         f"{label!r}.")
-
-
-def _warn_duplicates(gen: Generator, train: pd.DataFrame, schema: Any,
-                     targets: list[Target]) -> None:
-    """A generator that copies rows repeats them when a target has fewer rows than asked."""
-    if not gen.allow_duplicates:
-        return
-    for t in targets:
-        cond = t.conditions
-        rows = train.loc[_mask(schema.coerce(train[list(cond)]), cond)]
-        if len(rows) > 100_000:
-            continue
-        distinct = len(rows.drop_duplicates())
-        if 0 < distinct < t.n:
-            log.warning("%s: target %s has %d distinct training row(s) for %d requested rows; "
-                        "%d of the written rows repeat them", gen.name, _plain(cond), distinct,
-                        t.n, t.n - distinct)
-
-
-def check_writable(out: Path) -> None:
-    """UsageError unless ``out`` (or the folder that would hold it) can be written."""
-    import os
-
-    probe = out
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if probe.exists() and not probe.is_dir():
-        raise UsageError(f"--out {str(out)!r}: {str(probe)!r} is a file, not a folder. Fix: "
-                         "pass a directory path.")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise UsageError(f"--out {str(out)!r} cannot be written ({str(probe)!r} is read-only "
-                         "or not yours). Fix: pass an --out under a folder you can write.")
-
-
-def _mask(df: pd.DataFrame, cond: dict[str, Any]) -> np.ndarray:
-    m = np.ones(len(df), dtype=bool)
-    for k, v in cond.items():
-        m &= (df[k] == v).to_numpy()
-    return m
 
 
 def plan_chunks(targets: list[Target], chunk_rows: int) -> list[ChunkSpec]:
@@ -313,8 +247,8 @@ def generate(
     train = src.table.iloc[split.train].reset_index(drop=True)
     tlist, skipped = resolve_targets(src, train, targets, n=n, per_category=per_category,
                                      copies_rows=gen.allow_real_copies)
-    _check_align_labels(train, src.schema, align)
-    _warn_duplicates(gen, train, src.schema, tlist)
+    check_align_labels(train, src.schema, align)
+    warn_duplicates(gen, train, src.schema, tlist)
     plan = plan_chunks(tlist, chunk_rows)
     config = {
         "source": src.name, "schema": src.schema.fingerprint(),

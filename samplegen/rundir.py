@@ -111,8 +111,9 @@ class RunDir:
                      config: dict[str, Any] | None = None) -> dict[str, Any] | None:
         """Raise RunDirError unless the directory is empty/new or holds this run and ``resume``.
 
-        Returns the existing manifest when resuming, else None. A run that failed before
-        its first chunk is reusable by any command (None: start afresh, see :meth:`reset`).
+        Returns the existing manifest when resuming, else None. A run that failed or was
+        interrupted before its first chunk is reusable by any command (None: start afresh,
+        see :meth:`reset`).
         Touches nothing.
         """
         if not self.path.exists():
@@ -125,8 +126,9 @@ class RunDir:
                 raise RunDirError(f"--out {str(self.path)!r} is not empty and holds no samplegen "
                                   "run. Fix: pass a new or empty directory.")
             return None
-        if manifest.get("status") == "failed" and not self.done():
-            return None
+        stopped_early = manifest.get("status") in ("failed", "interrupted") and not self.done()
+        if stopped_early and (manifest.get("config_key") != key or not resume):
+            return None  # nothing to keep: the corrected (or the same) command starts afresh
         if manifest.get("config_key") != key:
             diff = config_diff(manifest.get("config") or {}, config or {})
             raise RunDirError(f"--out {str(self.path)!r} holds another run (generator "

@@ -33,7 +33,7 @@ __all__ = ["app", "main", "note_resume", "EXIT_OK", "EXIT_INTERNAL", "EXIT_USAGE
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 #: errno values of OSErrors the user fixes (a path they named): exit 2, not 1
 _USER_OS_ERRORS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT,
-                   errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG, errno.ENOENT}
+                   errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG}
 
 app = typer.Typer(
     name="samplegen",

@@ -106,9 +106,8 @@ def register(app: typer.Typer) -> None:
             from samplegen.align import get_aligner
 
             get_aligner(align)  # unknown aligner: exit 2 before loading data
-        if resume and out is not None and not (out / "manifest.json").is_file():
-            raise UsageError(f"--resume: {str(out)!r} holds no run to resume. Fix: drop --resume "
-                             "to start a new run there, or pass the --out of the stopped run.")
+        if resume and out is not None:
+            _require_run(out)
         targets = [parse_target(t) for t in (target or [])]
         params = _params(param or [])
         if backend is not None:
@@ -130,10 +129,8 @@ def register(app: typer.Typer) -> None:
         if out is None:
             out = Path("runs") / f"{_slug(src.name)}-{generator}-s{seed}"
             flags = ["--out", str(out), *flags]
-            if resume and not (out / "manifest.json").is_file():
-                raise UsageError(f"--resume: the default --out {str(out)!r} holds no run to "
-                                 "resume. Fix: drop --resume, or pass the --out of the stopped "
-                                 "run.")
+            if resume:
+                _require_run(out)
         note_resume(str(out), flags)
         result = _run(src, generator, out=out, n=n, per_category=per_category, targets=targets,
                       seed=seed, resume=resume, epochs=epochs, align=align, workers=workers,
@@ -152,6 +149,13 @@ def register(app: typer.Typer) -> None:
                 f"short run: wrote {m['counts']['written']} of {m['counts']['requested']} rows "
                 f"(the generator ran out of patience; reasons in {result.out / 'manifest.json'}"
                 "). Fix: rerun with --resume to retry, or ask for fewer rows.")
+
+
+def _require_run(out: Path) -> None:
+    """--resume needs a run to continue: never start a fresh one silently."""
+    if not (out / "manifest.json").is_file():
+        raise UsageError(f"--resume: {str(out)!r} holds no run to resume. Fix: drop --resume "
+                         "to start a new run there, or pass the --out of the stopped run.")
 
 
 def _run(src: Any, generator: str, *, quiet: bool, generate: Any, params: dict[str, Any],
