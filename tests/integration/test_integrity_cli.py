@@ -35,16 +35,21 @@ def test_set_from_generate_is_accepted_and_recorded(generated, tmp_path) -> None
     assert integrity["ov"]["contamination"]["contaminated"] is False
 
 
+def _fitted_on(leaky, run, src, rows, kind: str):
+    """A copy of ``run`` whose provenance says its generator was fitted on ``rows``."""
+    fit = Split(np.asarray(rows), np.array([], dtype=np.int64), np.array([], dtype=np.int64),
+                rule={"kind": kind})
+    leaky.mkdir()
+    (leaky / "synthetic.parquet").write_bytes((run / "synthetic.parquet").read_bytes())
+    (leaky / "manifest.json").write_text(json.dumps({"provenance": provenance_record(src, fit)}))
+    write_fit_rows(leaky, src, fit)
+    return leaky
+
+
 def test_set_fitted_on_all_rows_is_refused(generated, tmp_path, capsys) -> None:
     src = load_source("travel-sim", n_impressions=60000)
-    everything = Split(np.arange(len(src.table)), np.array([], dtype=np.int64),
-                       np.array([], dtype=np.int64), rule={"kind": "all rows"})
-    leaky = tmp_path / "leaky"
-    leaky.mkdir()
-    (leaky / "synthetic.parquet").write_bytes((generated / "synthetic.parquet").read_bytes())
-    (leaky / "manifest.json").write_text(json.dumps({"provenance":
-                                                     provenance_record(src, everything)}))
-    write_fit_rows(leaky, src, everything)
+    leaky = _fitted_on(tmp_path / "leaky", generated, src, np.arange(len(src.table)),
+                       "all rows")
     rc = main(["validate", "travel-sim", *N, "--synthetic", str(leaky), *FAST,
                "--targets", "hotel", "--out", str(tmp_path / "v")])
     err = capsys.readouterr().err
@@ -131,14 +136,7 @@ def test_a_log_that_repeats_rows_validates_its_own_generated_set(tmp_path, capsy
 
     src = load_source(str(path))
     split = make_split(src)
-    on_test = Split(split.test, np.array([], dtype=np.int64), np.array([], dtype=np.int64),
-                    rule={"kind": "the test part"})
-    leaky = tmp_path / "leaky"
-    leaky.mkdir()
-    (leaky / "synthetic.parquet").write_bytes((run / "synthetic.parquet").read_bytes())
-    (leaky / "manifest.json").write_text(json.dumps({"provenance":
-                                                     provenance_record(src, on_test)}))
-    write_fit_rows(leaky, src, on_test)
+    leaky = _fitted_on(tmp_path / "leaky", run, src, split.test, "the test part")
     rc = main(["validate", str(path), "--synthetic", str(leaky), *FAST, "--out",
                str(tmp_path / "v2")])
     err = capsys.readouterr().err
