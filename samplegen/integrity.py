@@ -1,10 +1,13 @@
 """Evaluation integrity guards: split provenance and test contamination.
 
 * **Provenance.** A run directory records the split its generator was fitted
-  on (rule + fingerprint of the training rows) and the hashes of those rows
-  (``fit_rows.npy``). :func:`check_provenance` recomputes the evaluation split
-  and refuses (``LeakageError``, exit 2) a synthetic set whose fitting rows
-  overlap the validation or test rows.
+  on (rule + fingerprint of the training rows) and which rows those were
+  (``fit_rows.npz``: a bit per source row plus the source's fingerprint, and the
+  content hashes of the *clicked* fitting rows; a few hundred KB where the hashes
+  of every row took 17 MB). :func:`check_provenance` recomputes the evaluation
+  split and refuses (``LeakageError``, exit 2) a synthetic set whose fitting rows
+  overlap the validation or test rows: exactly, row by row, when the source is
+  the same table; on the clicked rows (the ones a positive can copy) otherwise.
 * **Contamination.** :func:`contamination` counts synthetic rows that copy a
   test row exactly, or nearly (equal on every compared column but one).
 """
@@ -38,7 +41,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-FIT_ROWS_FILE = "fit_rows.npy"
+FIT_ROWS_FILE = "fit_rows.npz"
+_LEGACY_FIT_ROWS = "fit_rows.npy"  # every fitting row's hash (runs before 0.x: 17 MB)
 
 
 def provenance_record(source: Source, split: Any) -> dict[str, Any]:
@@ -53,13 +57,54 @@ def provenance_record(source: Source, split: Any) -> dict[str, Any]:
 
 
 def write_fit_rows(run_dir: str | Path, source: Source, split: Any) -> Path:
-    """Write the sorted hashes of the fitting rows into ``run_dir`` (atomically)."""
+    """Write which source rows the generator was fitted on into ``run_dir`` (atomically)."""
     path = Path(run_dir) / FIT_ROWS_FILE
-    hashes = np.unique(row_hashes(source.table.iloc[split.train]))
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")  # per process: workers race
-    np.save(tmp, hashes)
+    hashes = row_hashes(source.table)
+    mask = np.zeros(len(source.table), dtype=bool)
+    mask[np.asarray(split.train, dtype=np.int64)] = True
+    clicked = _clicked(source)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")  # per process: workers race
+    np.savez_compressed(tmp, positions=np.packbits(mask), n_rows=np.int64(len(mask)),
+                        source_fingerprint=np.str_(_ordered_fingerprint(hashes)),
+                        clicked_hashes=np.unique(hashes[mask & clicked]))
     tmp.replace(path)
     return path
+
+
+def _ordered_fingerprint(hashes: np.ndarray) -> str:
+    import hashlib
+
+    return hashlib.sha256(np.ascontiguousarray(hashes, dtype=np.uint64).tobytes()).hexdigest()
+
+
+def _clicked(source: Source) -> np.ndarray:
+    """Rows a synthetic positive could copy: the clicked ones (all rows without a click label)."""
+    col = source.schema.click
+    if col is None or col not in source.table.columns:
+        return np.ones(len(source.table), dtype=bool)
+    return (pd.to_numeric(source.table[col], errors="coerce").fillna(0) > 0).to_numpy()
+
+
+def _overlap(run_dir: Path, source: Source, split: Any) -> tuple[int, int, str] | None:
+    """(validation overlap, test overlap, basis) from the run's fitting-row record, if any."""
+    if (run_dir / FIT_ROWS_FILE).is_file():
+        rec = np.load(run_dir / FIT_ROWS_FILE)
+        hashes = row_hashes(source.table)
+        if int(rec["n_rows"]) == len(hashes) and \
+                str(rec["source_fingerprint"]) == _ordered_fingerprint(hashes):
+            fit = np.unpackbits(rec["positions"], count=len(hashes)).astype(bool)
+            return (int(fit[split.valid].sum()), int(fit[split.test].sum()), "rows")
+        clicked = _clicked(source)
+        fit_h = rec["clicked_hashes"]
+        ov = [int(np.isin(hashes[idx][clicked[idx]], fit_h).sum())
+              for idx in (split.valid, split.test)]
+        return (ov[0], ov[1], "clicked rows")
+    if (run_dir / _LEGACY_FIT_ROWS).is_file():
+        fit_h = np.load(run_dir / _LEGACY_FIT_ROWS)
+        ov = [int(np.isin(row_hashes(source.table.iloc[idx]), fit_h).sum())
+              for idx in (split.valid, split.test)]
+        return (ov[0], ov[1], "rows")
+    return None
 
 
 @dataclass
@@ -81,19 +126,17 @@ def check_provenance(run_dir: str | Path, source: Source, split: Any) -> Provena
     manifest_path = run_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
     prov = manifest.get("provenance") or manifest.get("split") or {}
-    hashes_path = run_dir / FIT_ROWS_FILE
-    if not prov and not hashes_path.is_file():
-        return ProvenanceCheck("unknown", "the synthetic set records no fitting split; its "
-                               "overlap with the test rows is checked by the contamination guard")
-    if hashes_path.is_file():
-        fit = np.load(hashes_path)
-    else:
+    overlap = _overlap(run_dir, source, split)
+    if overlap is None:
+        if not prov:
+            return ProvenanceCheck("unknown", "the synthetic set records no fitting split; its "
+                                   "overlap with the test rows is checked by the contamination "
+                                   "guard")
         fp = prov.get("fit_fingerprint") or prov.get("train_fingerprint")
         if fp == split.train_fingerprint(source):
             return ProvenanceCheck("same-split", "fitted on the training rows of this split")
-        return ProvenanceCheck("unknown", "fitting-row hashes missing; fingerprints differ")
-    ov_valid = int(np.isin(row_hashes(source.table.iloc[split.valid]), fit).sum())
-    ov_test = int(np.isin(row_hashes(source.table.iloc[split.test]), fit).sum())
+        return ProvenanceCheck("unknown", "fitting-row record missing; fingerprints differ")
+    ov_valid, ov_test, basis = overlap
     if ov_valid or ov_test:
         rule = prov.get("rule", "unknown")
         shared = (split.rule.get("overlap") or {}) if split.rule.get("kind") == "files" else {}
@@ -105,13 +148,14 @@ def check_provenance(run_dir: str | Path, source: Source, split: Any) -> Provena
                 "rows from one of the files, then generate again.")
         raise LeakageError(
             f"synthetic set {str(run_dir)!r} was fitted on rows that this evaluation uses for "
-            f"validation ({ov_valid} rows) or test ({ov_test} rows); its generator split was "
-            f"{rule}. A generator that saw test rows can copy them and fake a lift. Fix: "
+            f"validation ({ov_valid} {basis}) or test ({ov_test} {basis}); its generator split "
+            f"was {rule}. A generator that saw test rows can copy them and fake a lift. Fix: "
             f"regenerate with `samplegen generate {source.name} ...` (it fits on the training "
             "part of the same default split), or pass the same --train/--test files to both "
             "commands."
         )
-    return ProvenanceCheck("disjoint", "fitting rows do not overlap validation or test rows")
+    return ProvenanceCheck("disjoint", f"fitting rows do not overlap validation or test rows "
+                           f"(compared: {basis})")
 
 
 @dataclass

@@ -94,6 +94,8 @@ class Run:
     skipped: list[str]
     progress: Any
     timings: dict[str, float] = field(default_factory=dict)
+    keep_model: bool = False
+    workers: int = 1
     _hashes: dict[int, np.ndarray] = field(default_factory=dict)
     _aligner: Any = None
     _prov: dict[str, Any] | None = None
@@ -112,6 +114,7 @@ class Run:
             self._start()
         self.rd.create()
         self.rd.clean_temporaries()
+        self.workers = workers
         self._ensure_fit_rows()
         if self.progress is not None:
             self.progress(0, sum(s.n for s in self.plan))
@@ -128,7 +131,10 @@ class Run:
         if bad:
             log.warning("%d worker process(es) failed (exit codes %s); this process finished "
                         "their chunks", len(bad), bad)
-        return RunResult(self.rd.path, self._finalize())
+        manifest = self._finalize()
+        if not self.keep_model:
+            shutil.rmtree(self.rd.path / "model", ignore_errors=True)
+        return RunResult(self.rd.path, manifest)
 
     def _start(self) -> None:
         from samplegen.rundir import atomic_write_text, json_default
@@ -194,6 +200,10 @@ class Run:
                             lambda: RowValidator.from_table(self.train, self.schema))
         self.gen.fit(self.train, self.schema, seed=self.seed, validator=validator)
         self.timings["fit_s"] = time.perf_counter() - t0
+        if self.keep_model or self.workers > 1:  # spawned workers load it instead of refitting
+            self._save_model(model)
+
+    def _save_model(self, model: Any) -> None:
         tmp = self.rd.path / f".model.{os.getpid()}.tmp"
         try:
             self.gen.save(tmp)
@@ -214,7 +224,7 @@ class Run:
                   "n": sum(t.n for t in self.targets),
                   "targets": [t.conditions for t in self.targets], "seed": self.seed,
                   "resume": True, "chunk_rows": self.config["chunk_rows"], "align": self.align,
-                  "split": self.split}
+                  "split": self.split, "keep_model": self.keep_model}
         ctx = mp.get_context("spawn")
         procs = [ctx.Process(target=_worker_entry, args=(kwargs,), daemon=False) for _ in range(k)]
         for p in procs:
@@ -380,7 +390,8 @@ class Run:
                 "method": self.align, "pool_factor": ALIGN_POOL_FACTOR, "unit": "chunk",
                 "reports": [r.get("align") for r in reports.values()]},
             files={"synthetic": "synthetic.parquet", "rejects": "rejects.jsonl",
-                   "schema": "schema.json", "model": "model/", "chunks": "chunks/"},
+                   "schema": "schema.json", "fit_rows": "fit_rows.npz", "chunks": "chunks/",
+                   **({"model": "model/"} if self.keep_model else {})},
         )
         self.rd.write_manifest(manifest)
         if status == "short":

@@ -53,6 +53,10 @@ def register(app: typer.Typer) -> None:
             "--epochs", help="Training epochs (CTGAN, TVAE, CopulaGAN, llm-finetune).")] = None,
         align: Annotated[str, typer.Option(
             "--align", help="Select rows after generation: none, shap or cllm.")] = "cllm",
+        keep_model: Annotated[bool, typer.Option(
+            "--keep-model", help="Also save the fitted generator under OUT/model/ (can be "
+            "hundreds of MB; a resume refits it from the seed and the training rows "
+            "otherwise).")] = False,
         workers: Annotated[int, typer.Option(
             "--workers", help="Worker processes sharing the run's chunks.")] = 1,
         chunk_rows: Annotated[int, typer.Option(
@@ -121,7 +125,7 @@ def register(app: typer.Typer) -> None:
         result = _run(src, generator, out=out, n=n, per_category=per_category, targets=targets,
                       seed=seed, resume=resume, epochs=epochs, align=align, workers=workers,
                       chunk_rows=chunk_rows, params=params, split=split, quiet=as_json,
-                      generate=generate)
+                      keep_model=keep_model, generate=generate)
         m = result.manifest
         if as_json:
             print_json({"out": str(result.out), "status": m["status"], "counts": m["counts"],
