@@ -75,23 +75,32 @@ class QualityReport:
 
     def _run_set(self, ctx: EvalContext, name: str, df: pd.DataFrame
                  ) -> dict[str, PropertyResult]:
+        from samplegen.progress import waiting
+
         out: dict[str, PropertyResult] = {}
-        for prop in _progress(self._properties, f"report: {name}"):
-            key = getattr(prop, "key", prop.name)
-            t = time.perf_counter()
-            try:
-                res = prop.compute(ctx, df)
-            except SamplegenError:
-                raise
-            except Exception as e:  # noqa: BLE001 - one failing property must not sink a report
-                if self.options.strict:
-                    raise
-                log.exception("property %s failed on %s", key, name)
-                res = PropertyResult(key, float("nan"), pd.DataFrame(),
-                                     notes=[f"failed: {type(e).__name__}: {e}"])
-            res.name, res.seconds = key, time.perf_counter() - t
-            out[key] = res
+        with waiting(f"report: {name}", total=len(self._properties), unit=" sections",
+                     poll=lambda: len(out)) as pb:
+            for prop in self._properties:
+                key = getattr(prop, "key", prop.name)
+                pb.set_description(f"report: {name}: {key}", refresh=False)
+                out[key] = self._run_property(ctx, prop, key, name, df)
         return out
+
+    def _run_property(self, ctx: EvalContext, prop: Any, key: str, name: str,
+                      df: pd.DataFrame) -> PropertyResult:
+        t = time.perf_counter()
+        try:
+            res = prop.compute(ctx, df)
+        except SamplegenError:
+            raise
+        except Exception as e:  # noqa: BLE001 - one failing property must not sink a report
+            if self.options.strict:
+                raise
+            log.exception("property %s failed on %s", key, name)
+            res = PropertyResult(key, float("nan"), pd.DataFrame(),
+                                 notes=[f"failed: {type(e).__name__}: {e}"])
+        res.name, res.seconds = key, time.perf_counter() - t
+        return res
 
     def _validate(self, train: pd.DataFrame, holdout: pd.DataFrame, sets: dict[str, pd.DataFrame],
                   schema: Schema) -> None:
@@ -230,10 +239,3 @@ def _resolve_targets(targets: list[str] | None, train: pd.DataFrame, holdout: pd
             syn_cats += [c for c in df[cat].dropna().unique() if c not in syn_cats]
     return sorted(syn_cats), "no sparse category found: the categories of the synthetic sets"
 
-
-def _progress(items: list, desc: str):  # noqa: ANN202
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover
-        return items
-    return tqdm(items, desc=desc, leave=False, disable=None)

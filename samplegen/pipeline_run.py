@@ -98,6 +98,7 @@ class Run:
     workers: int = 1
     _hashes: dict[int, np.ndarray] = field(default_factory=dict)
     _aligner: Any = None
+    _bar: Any = None
     _prov: dict[str, Any] | None = None
 
     @property
@@ -233,8 +234,20 @@ class Run:
 
     # --------------------------------------------------------------- work
     def _work(self, procs: list[Any] | None = None) -> None:
+        from samplegen.progress import bar
+
         total = sum(s.n for s in self.plan)
         pending = [s for s in self.plan if not self.rd.chunk_path(s.index).exists()]
+        self._bar = bar(total=total, desc=f"{self.gen.name}: rows written", unit=" rows",
+                        leave=True)
+        try:
+            self._work_pending(pending, total, procs)
+        finally:
+            self._bar.close()
+            self._bar = None
+
+    def _work_pending(self, pending: list[ChunkSpec], total: int,
+                      procs: list[Any] | None) -> None:
         self._report_progress(total)
         while pending:
             progressed = False
@@ -258,10 +271,11 @@ class Run:
                 time.sleep(0.2)
 
     def _report_progress(self, total: int) -> None:
-        if self.progress is None:
-            return
-        done = sum(s.n for s in self.plan if self.rd.chunk_path(s.index).exists())
-        self.progress(min(done, total), total)
+        done = min(sum(s.n for s in self.plan if self.rd.chunk_path(s.index).exists()), total)
+        if self._bar is not None:
+            self._bar.update(done - self._bar.n)
+        if self.progress is not None:
+            self.progress(done, total)
 
     def _seen(self, before: int | None, keep: dict[int, np.ndarray] | None = None) -> set[int]:
         seen: set[int] = set()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import typer
@@ -32,11 +31,16 @@ _register()
 
 
 @app.callback()
-def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages.")) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages."),
+          quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars (in a "
+                                     "terminal; elsewhere one line every few seconds).")) -> None:
+    from samplegen.cache import redirect_library_caches
+    from samplegen.logs import setup_cli_logging
+    from samplegen.progress import set_quiet
+
+    redirect_library_caches()
+    set_quiet(True if quiet else None)
+    setup_cli_logging(verbose=verbose)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -165,7 +165,7 @@ def _report(src: Source, split: Any, runs: dict[str, MethodRun], targets: list[s
     sets = {k: pd.read_parquet(r.out / "synthetic.parquet") for k, r in runs.items()}
     rep = QualityReport(max_rows=cfg.report_rows).generate(
         train, test, sets, src.schema, targets=targets,
-        validate_metrics=out / "validate" / "metrics.json")
+        validate_metrics=out / "validate" / "metrics.json", meta={"source": src.name})
     json_path, html_path = rep.save(out / "report")
     return {"json": json_path, "html": html_path, "data": rep.to_dict()}
 

@@ -35,11 +35,11 @@ def register(app: typer.Typer) -> None:
         for rec in table.to_dict(orient="records"):
             t.add_row(*[_fmt(k, v) for k, v in rec.items()])
         console.print(t)
-        console.print("cat. CVR AUC Δ: click-space CVR AUC (clicked test rows, label conversion) "
-                      "of the target categories, mean over categories, minus real-only's, paired "
-                      "by seed; gap closed: share of the real-only -> oracle gap of the global "
-                      "click-space CVR AUC; DCR: share of synthetic rows closer to train than to "
-                      "holdout (0.5 ideal).")
+        from evaluators.scores import CATEGORY_CVR_AUC_DELTA, DCR
+
+        console.print(f"{CATEGORY_CVR_AUC_DELTA.explain()} gap closed: share of the real-only "
+                      "-> oracle gap of the global click-space CVR AUC. "
+                      f"{DCR.explain()}")
         console.print(f"report: {out / 'report' / 'report.html'}")
 
 

@@ -143,26 +143,11 @@ def register(app: typer.Typer) -> None:
 
 def _run(src: Any, generator: str, *, quiet: bool, generate: Any, params: dict[str, Any],
          **kw: Any) -> Any:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+    """Run the pipeline; its bars (samplegen.progress) go to stderr unless ``quiet``."""
+    from samplegen.progress import quieted
 
-    from samplegen.cli import err_console
-
-    if quiet:
+    with quieted(quiet):
         return generate(src, generator, generator_params=params, **kw)
-    bar = Progress("[progress.description]{task.description}", BarColumn(),
-                   MofNCompleteColumn(), TimeElapsedColumn(), console=err_console)
-    task: list[Any] = []
-
-    def tick(done: int, total: int) -> None:
-        if not task:  # inputs are valid and the model is ready: show the bar from here
-            bar.start()
-            task.append(bar.add_task(f"{generator}: rows", total=total))
-        bar.update(task[0], completed=done, total=total)
-
-    try:
-        return generate(src, generator, generator_params=params, progress=tick, **kw)
-    finally:
-        bar.stop()
 
 
 def _params(items: list[str]) -> dict[str, Any]:

@@ -49,9 +49,24 @@ def id_columns(schema: Schema, table: pd.DataFrame, max_key_categories: int) -> 
             or (c.key and table[c.name].nunique() > max_key_categories)]
 
 
+def _no_usage_log() -> None:
+    """SDV copies a usage-log config into ``~/.local/share/sdv`` on first use, then logs
+    nothing with it (its ``log_registry`` is null). Skip the copy: same behaviour, no
+    file in the home folder."""
+    import sdv.logging.logger as sdv_logger
+
+    if getattr(sdv_logger.get_sdv_logger_config, "__module__", "") != __name__:
+        sdv_logger.get_sdv_logger_config = _empty_logger_config
+
+
+def _empty_logger_config() -> dict[str, Any]:
+    return {}
+
+
 def schema_to_metadata(schema: Schema, table: pd.DataFrame, *, skip: list[str] | None = None,
                        ) -> Any:
     """SDV ``Metadata`` from our schema (SDV's own detection guesses PII types)."""
+    _no_usage_log()
     from sdv.metadata import Metadata
 
     cols: dict[str, dict[str, Any]] = {}
@@ -98,6 +113,7 @@ class SDVGenerator(Generator):
     def _make(self, metadata: Any) -> Any:
         import sdv.single_table as st
 
+        _no_usage_log()
         kw = {k: v for k, v in self.params.items()
               if k not in ("batch_size", "patience", "max_tries_per_batch", "max_key_categories")
               and v is not None}
@@ -213,10 +229,22 @@ class _NeuralSDV(SDVGenerator):
     def _make(self, metadata: Any) -> Any:
         import sdv.single_table as st
 
+        _no_usage_log()
         kw: dict[str, Any] = {"epochs": int(self.params["epochs"])}
         if self.params.get("batch_size_train"):
             kw["batch_size"] = int(self.params["batch_size_train"])
         return getattr(st, self.synthesizer)(metadata, **kw)
+
+    def _fit_progress(self) -> tuple[int | None, Any]:
+        return int(self.params["epochs"]), self._epochs_done
+
+    def _epochs_done(self) -> int | None:
+        """Epochs finished so far (ctgan appends one block of losses per epoch)."""
+        model = getattr(getattr(self, "_synth", None), "_model", None)
+        losses = getattr(model, "loss_values", None)
+        if losses is None or len(losses) == 0:
+            return None
+        return int(losses["Epoch"].max()) + 1
 
 
 @register_generator("sdv-ctgan")

@@ -73,7 +73,7 @@ def test_report_two_sets_side_by_side(two_sets: dict) -> None:
     assert result["targets"] == ["cruise", "visa"]
     doc = json.loads((out / "report.json").read_text())
     assert set(doc["sets"]) == {"run-a", "b"}
-    assert doc["downstream"]["summary"]["+run-a"]["mean_category_cvr_auc_delta"] == 0.03
+    assert doc["downstream"]["summary"]["+run-a"]["category_cvr_auc_delta"] == 0.03
     props = doc["sets"]["run-a"]["properties"]
     assert set(props) >= {"column_shapes", "column_shapes_targets", "detection", "privacy",
                           "utility", "attribution", "precision_recall", "column_pair_trends"}
@@ -140,3 +140,32 @@ def test_html_renders_offline_in_headless_chromium(two_sets: dict, tmp_path: Pat
                     (two_sets["out"] / "report.html").as_uri()], check=True, timeout=120,
                    capture_output=True)
     assert shot.is_file() and shot.stat().st_size > 50_000
+
+
+def test_cli_json_and_html_give_the_same_numbers(two_sets: dict, capsys) -> None:
+    """One definition per number (evaluators.scores): the CLI's table and --json, report.json
+    and report.html agree on every score, DCR and the downstream lift."""
+    from evaluators.scores import CATEGORY_CVR_AUC_DELTA, DCR
+    from samplegen.cli.report import _print
+
+    result = json.loads(two_sets["stdout"])
+    doc = json.loads((two_sets["out"] / "report.json").read_text())
+    html = (two_sets["out"] / "report.html").read_text()
+    capsys.readouterr()
+    _print(result)
+    table = capsys.readouterr().out
+    for name in ("run-a", "b"):
+        score = doc["sets"][name]["score"]
+        assert result["scores"][name] == pytest.approx(score)
+        assert f"{score:.4f}" in html and f"{score:.3f}" in table
+        dcr = doc["sets"][name]["properties"]["privacy"]["summary"][DCR.key]
+        assert result["headline"][name][DCR.key] == pytest.approx(dcr)
+        assert f"{name}: DCR {dcr:.4f}" in html and f"{dcr:.3f}" in table
+        for key, res in doc["sets"][name]["properties"].items():
+            assert result["properties"][name][key] == pytest.approx(res["score"], nan_ok=True)
+    lift = doc["downstream"]["summary"]["+run-a"][CATEGORY_CVR_AUC_DELTA.key]
+    assert result["headline"]["run-a"][CATEGORY_CVR_AUC_DELTA.key] == lift == 0.03
+    assert result["headline"]["b"][CATEGORY_CVR_AUC_DELTA.key] is None
+    assert "+0.0300" in html and "+0.0300" in table
+    assert html.count(DCR.protocol) >= 1 and DCR.protocol.split(",")[0] in table.replace("\n", " ")
+    assert "source: travel-sim" in html
