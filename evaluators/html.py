@@ -164,12 +164,18 @@ def _cards(report: QualityReport) -> list[dict]:
         cards.append({"title": title, "rows": rows, "protocol": desc})
     ds = report.downstream
     rows = [{"name": arm, "text": _pm_text(s[CATEGORY_CVR_AUC_DELTA.key], s.get("std")),
-             "cls": "na", "note": f"{s.get('categories')} categories, {s.get('n_seeds')} seeds"}
+             "cls": "na", "note": f"{_count(s.get('categories'), 'target category')}, "
+                                  f"{_count(s.get('n_seeds'), 'seed')}"}
             for arm, s in (ds.summary.items() if ds else [])]
     cards.append({"title": f"{DownstreamLift.title}: {CATEGORY_CVR_AUC_DELTA.label}",
                   "rows": rows or [{"name": "not given", "text": "-", "cls": "na", "note": ""}],
                   "protocol": CATEGORY_CVR_AUC_DELTA.explain()})
     return cards
+
+
+def _count(n: Any, noun: str) -> str:
+    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    return f"{n} {noun if n == 1 else plural}"
 
 
 def _pm_text(mean: Any, std: Any) -> str:

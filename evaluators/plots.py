@@ -95,8 +95,8 @@ def heatmap(diff: pd.DataFrame, title: str) -> str:
     size = max(WIDTH, min(11.0, 2.5 + 0.36 * n))
     fig, ax = plt.subplots(figsize=(size, size * 0.85))
     values = diff.to_numpy(dtype=float)
-    cmap = plt.get_cmap("RdBu_r").copy()
-    cmap.set_bad("#d9d9d9")  # undefined association: a column constant in one table
+    # grey: an undefined association (a column constant in one table)
+    cmap = plt.get_cmap("RdBu_r").with_extremes(bad="#d9d9d9")
     im = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=-1, vmax=1)
     for i, j in zip(*np.nonzero(~np.isfinite(values)), strict=True):
         ax.text(j, i, "n/a", ha="center", va="center", fontsize=6, color="#555555")

@@ -3,8 +3,9 @@
 * stderr: samplegen's own warnings and errors (``--verbose``: its debug messages too);
   a third-party record reaches stderr only at ERROR.
 * the log file ``$SAMPLEGEN_CACHE_DIR/logs/samplegen.log`` (created on the first
-  record, rotated at 5 MB): everything from INFO up, including Python warnings and
-  the libraries' notices a user cannot act on (transformers, SDV, numpy).
+  record, rotated at 5 MB; ``SAMPLEGEN_LOG_FILE`` names another file, empty for none):
+  samplegen's INFO and up, every library's warnings (transformers, SDV, numpy) and
+  Python warnings -- the notices a user cannot act on.
 
 The library itself only logs through ``logging.getLogger(__name__)``; this module is
 called by the CLI (and by anyone who wants the same routing).
@@ -25,15 +26,24 @@ _FORMAT = "%(levelname)s %(name)s: %(message)s"
 _MARK = "_samplegen_cli_handler"
 
 
-def log_file() -> Path:
+def log_file() -> Path | None:
     """The CLI's log file (its folder is made when the first record is written)."""
+    named = os.environ.get("SAMPLEGEN_LOG_FILE")
+    if named is not None:
+        return Path(named).expanduser() if named.strip() else None
     root = os.environ.get("SAMPLEGEN_CACHE_DIR") or str(Path.home() / ".cache" / "samplegen")
     return Path(root).expanduser() / "logs" / "samplegen.log"
 
 
-class _OwnOrError(logging.Filter):
+class _OwnOr(logging.Filter):
+    """Our records at the handler's level; a library's from ``level`` up."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.name.startswith(OWN_LOGGERS) or record.levelno >= logging.ERROR
+        return record.name.startswith(OWN_LOGGERS) or record.levelno >= self.level
 
 
 class _LazyRotatingFile(logging.handlers.RotatingFileHandler):
@@ -51,12 +61,17 @@ def setup_cli_logging(*, verbose: bool = False) -> None:
             h.close()
     console = logging.StreamHandler()
     console.setLevel(logging.DEBUG if verbose else logging.WARNING)
-    console.addFilter(_OwnOrError())
+    console.addFilter(_OwnOr(logging.ERROR))
     console.setFormatter(logging.Formatter(_FORMAT))
-    file = _LazyRotatingFile(log_file(), maxBytes=5 * 2**20, backupCount=1, delay=True)
-    file.setLevel(logging.INFO)
-    file.setFormatter(logging.Formatter("%(asctime)s " + _FORMAT))
-    for h in (console, file):
+    handlers: list[logging.Handler] = [console]
+    path = log_file()
+    if path is not None:
+        file = _LazyRotatingFile(path, maxBytes=5 * 2**20, backupCount=1, delay=True)
+        file.setLevel(logging.INFO)
+        file.addFilter(_OwnOr(logging.WARNING))  # SDV's INFO usage records stay out
+        file.setFormatter(logging.Formatter("%(asctime)s " + _FORMAT))
+        handlers.append(file)
+    for h in handlers:
         setattr(h, _MARK, True)
         root.addHandler(h)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)

@@ -135,7 +135,8 @@ def heartbeat(**postfix: Any) -> None:
 def waiting(desc: str, *, total: float | None = None, unit: str = "it",
             poll: Callable[[], float | None] | None = None) -> Iterator[Any]:
     """Show ``desc`` with elapsed time (and ``poll()`` of ``total``) while the body runs."""
-    b = bar(total=total, desc=desc, unit=unit)
+    fmt = None if total else "{desc}: {elapsed} elapsed{postfix}"
+    b = bar(total=total, desc=desc, unit=unit, bar_format=fmt)
     stop = threading.Event()
 
     def tick() -> None:

@@ -69,12 +69,14 @@ def test_heartbeat_refreshes_the_innermost_bar(capsys) -> None:
 
 def test_library_warnings_go_to_the_log_file_only(tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.setenv("SAMPLEGEN_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("SAMPLEGEN_LOG_FILE", raising=False)
     root = logging.getLogger()
     before = list(root.handlers), root.level
     try:
         setup_cli_logging()
         logging.getLogger("transformers.modeling_utils").warning("pass dtype=float32")
         logging.getLogger("samplegen.pipeline").warning("patience ran out")
+        logging.getLogger("SingleTableSynthesizer").info("usage record")
         with warnings.catch_warnings():
             warnings.simplefilter("always")
             warnings.warn("Mean of empty slice", RuntimeWarning, stacklevel=1)
@@ -84,6 +86,7 @@ def test_library_warnings_go_to_the_log_file_only(tmp_path, monkeypatch, capsys)
         assert "patience ran out" in err
         assert "dtype" not in err and "empty slice" not in err
         text = log_file().read_text()
+        assert "usage record" not in text
         assert log_file().parent == tmp_path / "logs"
         assert all(s in text for s in ("pass dtype=float32", "patience ran out", "empty slice"))
     finally:
