@@ -16,6 +16,7 @@ from evaluators.properties import DownstreamLift, default_properties, load_valid
 from evaluators.properties.base import PropertyResult, mean_score, to_jsonable
 from evaluators.properties.privacy import check_holdout
 from samplegen.errors import SamplegenError, UsageError
+from samplegen.progress import waiting
 from samplegen.schema import Schema
 
 __all__ = ["QualityReport"]
@@ -51,12 +52,14 @@ class QualityReport:
         if isinstance(validate_metrics, (str, Path)):
             validate_metrics = load_validate_metrics(validate_metrics)
         t0 = time.perf_counter()
-        keep = [c.name for c in schema.columns if c.is_feature or c.is_label]
-        train, holdout = (schema.coerce(df[[c for c in keep if c in df.columns]])
-                          for df in (real_train, real_holdout))
-        sets = {name: _coerce_synthetic(schema, df, keep) for name, df in synthetic_sets.items()}
-        resolved, target_note = _resolve_targets(targets, train, holdout, sets, schema)
-        ctx = EvalContext(train, holdout, schema, resolved, self.options)
+        with waiting(f"report: preparing {len(real_train):,} real rows"):
+            keep = [c.name for c in schema.columns if c.is_feature or c.is_label]
+            train, holdout = (schema.coerce(df[[c for c in keep if c in df.columns]])
+                              for df in (real_train, real_holdout))
+            sets = {name: _coerce_synthetic(schema, df, keep)
+                    for name, df in synthetic_sets.items()}
+            resolved, target_note = _resolve_targets(targets, train, holdout, sets, schema)
+            ctx = EvalContext(train, holdout, schema, resolved, self.options)
         prepare_s = time.perf_counter() - t0
         self.results = {name: self._run_set(ctx, name, df) for name, df in sets.items()}
         self.downstream = DownstreamLift().compute(validate_metrics, resolved)
@@ -75,8 +78,6 @@ class QualityReport:
 
     def _run_set(self, ctx: EvalContext, name: str, df: pd.DataFrame
                  ) -> dict[str, PropertyResult]:
-        from samplegen.progress import waiting
-
         out: dict[str, PropertyResult] = {}
         with waiting(f"report: {name}", total=len(self._properties), unit=" sections",
                      poll=lambda: len(out)) as pb:

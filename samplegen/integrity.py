@@ -42,7 +42,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 FIT_ROWS_FILE = "fit_rows.npz"
-_LEGACY_FIT_ROWS = "fit_rows.npy"  # every fitting row's hash (runs before 0.x: 17 MB)
+_LEGACY_FIT_ROWS = "fit_rows.npy"  # older run directories: every fitting row's hash (8 B a row)
 
 
 def provenance_record(source: Source, split: Any) -> dict[str, Any]:

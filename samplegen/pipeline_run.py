@@ -22,6 +22,7 @@ import pyarrow as pa
 from samplegen.datasets.base import Source
 from samplegen.generators.base import Generator
 from samplegen.generators.validation import RowValidator, normalize, row_hashes
+from samplegen.progress import bar, waiting
 from samplegen.rundir import ChunkSpec, RunDir, chunk_counts, chunk_rejects
 from samplegen.schema import ColumnType, Schema
 
@@ -116,7 +117,8 @@ class Run:
         self.rd.create()
         self.rd.clean_temporaries()
         self.workers = workers
-        self._ensure_fit_rows()
+        with waiting(f"{self.gen.name}: recording the {len(self.train):,} fitting rows"):
+            self._ensure_fit_rows()
         if self.progress is not None:
             self.progress(0, sum(s.n for s in self.plan))
         self._fit_or_load()
@@ -197,8 +199,9 @@ class Run:
                 return
             except Exception as e:  # noqa: BLE001 - a broken save: refit (deterministic)
                 log.warning("saved model in %s cannot be loaded (%s); refitting", model, e)
-        validator = _reused("validator", self._train_key(),  # from_table coerces the rows
-                            lambda: RowValidator.from_table(self.train, self.schema))
+        with waiting(f"{self.gen.name}: catalogs and copy checks of the training rows"):
+            validator = _reused("validator", self._train_key(),  # from_table coerces the rows
+                                lambda: RowValidator.from_table(self.train, self.schema))
         self.gen.fit(self.train, self.schema, seed=self.seed, validator=validator)
         self.timings["fit_s"] = time.perf_counter() - t0
         if self.keep_model or self.workers > 1:  # spawned workers load it instead of refitting
@@ -234,8 +237,6 @@ class Run:
 
     # --------------------------------------------------------------- work
     def _work(self, procs: list[Any] | None = None) -> None:
-        from samplegen.progress import bar
-
         total = sum(s.n for s in self.plan)
         pending = [s for s in self.plan if not self.rd.chunk_path(s.index).exists()]
         self._bar = bar(total=total, desc=f"{self.gen.name}: rows written", unit=" rows",

@@ -73,11 +73,14 @@ def run_demo(out: Path, cfg: DemoConfig, console: Any) -> pd.DataFrame:
     t_start = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     console.rule("[bold]1. data: travel-sim")
+    from samplegen.progress import waiting
+
     kw = {} if cfg.n_impressions is None else {"n_impressions": cfg.n_impressions}
-    src = load_source("travel-sim", **kw)
-    split = make_split(src)
-    train, _, test = split.frames(src)
-    sparsity = sparse_categories(train, src.schema)
+    with waiting("travel-sim: simulating impressions and splitting them"):
+        src = load_source("travel-sim", **kw)
+        split = make_split(src)
+        train, _, test = split.frames(src)
+        sparsity = sparse_categories(train, src.schema)
     targets = demo_targets(sparsity, cfg.n_targets)
     console.print(f"{len(src.table):,} impressions; click rate {src.table[src.schema.click].mean():.4f}; "
                   f"train/valid/test {split.sizes()}")

@@ -285,11 +285,17 @@ class Generator(ABC):
         klass = generator_class(meta["name"])
         if cls is not Generator and not issubclass(klass, cls):
             raise GeneratorError(f"{str(d)!r} holds a {meta['name']!r} generator, not {cls.name!r}.")
+        klass._before_load()
         with open(d / _STATE_FILE, "rb") as f:
             saved = pickle.load(f)
         obj = klass(**saved["params"])
         obj._set_state(saved["state"])
         return obj
+
+    @classmethod
+    def _before_load(cls) -> None:
+        """Run before a saved state is unpickled (which imports the model's library)."""
+        return None
 
     def _state(self) -> dict[str, Any]:
         """Everything needed to sample again; override to drop unpicklable parts."""

@@ -17,7 +17,9 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import os
 import random
+import sys
 import warnings
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -50,9 +52,23 @@ def id_columns(schema: Schema, table: pd.DataFrame, max_key_categories: int) -> 
 
 
 def _no_usage_log() -> None:
-    """SDV copies a usage-log config into ``~/.local/share/sdv`` on first use, then logs
-    nothing with it (its ``log_registry`` is null). Skip the copy: same behaviour, no
-    file in the home folder."""
+    """SDV copies a usage-log config into ``~/.local/share/sdv`` (platformdirs) when it is
+    imported and whenever it makes a logger, then logs nothing with it (its
+    ``log_registry`` is null). Import it with that folder pointed into samplegen's cache,
+    then skip the copy: same behaviour, no file in the home folder. Call before any
+    ``import sdv...``."""
+    if "sdv" not in sys.modules:
+        from samplegen.cache import cache_dir
+
+        old = os.environ.get("XDG_DATA_HOME")
+        os.environ["XDG_DATA_HOME"] = str(cache_dir("sdv"))
+        try:
+            import sdv.logging.logger  # noqa: F401 - imports every synthesizer module
+        finally:
+            if old is None:
+                os.environ.pop("XDG_DATA_HOME", None)
+            else:
+                os.environ["XDG_DATA_HOME"] = old
     import sdv.logging.logger as sdv_logger
 
     if getattr(sdv_logger.get_sdv_logger_config, "__module__", "") != __name__:
@@ -110,10 +126,14 @@ class SDVGenerator(Generator):
     default_params: ClassVar[dict[str, Any]] = {"max_tries_per_batch": 10,
                                                 "max_key_categories": 200}
 
+    @classmethod
+    def _before_load(cls) -> None:
+        _no_usage_log()
+
     def _make(self, metadata: Any) -> Any:
+        _no_usage_log()
         import sdv.single_table as st
 
-        _no_usage_log()
         kw = {k: v for k, v in self.params.items()
               if k not in ("batch_size", "patience", "max_tries_per_batch", "max_key_categories")
               and v is not None}
@@ -227,9 +247,9 @@ class _NeuralSDV(SDVGenerator):
     default_params = _NEURAL
 
     def _make(self, metadata: Any) -> Any:
+        _no_usage_log()
         import sdv.single_table as st
 
-        _no_usage_log()
         kw: dict[str, Any] = {"epochs": int(self.params["epochs"])}
         if self.params.get("batch_size_train"):
             kw["batch_size"] = int(self.params["batch_size_train"])
