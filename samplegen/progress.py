@@ -104,10 +104,11 @@ class _Bar:
 
 def bar(iterable: Iterable[Any] | None = None, *, total: float | None = None, desc: str = "",
         unit: str = "it", delay: float = 2.0, leave: bool = False, **kw: Any) -> Any:
-    """A tqdm bar in the project's style (see the module docstring)."""
+    """A tqdm bar in the project's style (see the module docstring); off a terminal a bar
+    that was shown ends with a line of its final count."""
     tty = _tty()
     return _Bar.make(
-        iterable, total=total, desc=desc, unit=unit, leave=leave if tty else False,
+        iterable, total=total, desc=desc, unit=unit, leave=leave if tty else True,
         disable=is_quiet(), delay=delay, miniters=0, dynamic_ncols=True,
         mininterval=0.5 if tty else LOG_EVERY_S, maxinterval=LOG_EVERY_S * 2,
         file=sys.stderr if tty else _Lines(), **kw)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -68,8 +70,11 @@ def test_every_quick_start_command_runs(tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(work)
     _my_csv(work / "my.csv")
     for argv in runs:
+        t0 = time.perf_counter()
         rc = main(smaller(argv)[1:])
         out = capsys.readouterr()
+        print(f"{time.perf_counter() - t0:6.1f} s  {shlex.join(smaller(argv))}",
+              file=sys.__stderr__)
         assert rc == 0, f"{shlex.join(argv)} exited {rc}:\n{out.err[-2000:]}"
     for name in ("gc", "fs", "ct", "mine"):
         assert len(pd.read_parquet(work / "runs" / name / "synthetic.parquet")) > 0
