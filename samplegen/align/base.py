@@ -93,7 +93,7 @@ class Aligner(ABC):
         t = time.perf_counter()
         from samplegen.progress import waiting
 
-        with waiting(f"aligner {self.name}: fit on {len(real):,} rows"):
+        with waiting(f"aligner {self.name}: fit ({len(real):,} training rows)"):
             self._fit(real, schema, seed)
         self._fit_seconds = time.perf_counter() - t
         return self

@@ -32,8 +32,9 @@ _register()
 
 @app.callback()
 def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages."),
-          quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars (in a "
-                                     "terminal; elsewhere one line every few seconds).")) -> None:
+          quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr "
+                                     "(bars in a terminal, a line every 5 s elsewhere).")
+          ) -> None:
     from samplegen.cache import redirect_library_caches
     from samplegen.logs import setup_cli_logging
     from samplegen.progress import set_quiet

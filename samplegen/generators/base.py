@@ -158,7 +158,7 @@ class Generator(ABC):
         t0 = time.perf_counter()
         self.fit_rows = len(table)
         total, poll = self._fit_progress()
-        with progress.waiting(f"{self.name}: fit on {len(table):,} rows", total=total,
+        with progress.waiting(f"{self.name}: fit ({len(table):,} training rows)", total=total,
                               unit=" epochs" if total else "it", poll=poll):
             self._fit(table, schema, seed=seed)
         self.fit_seconds = time.perf_counter() - t0
