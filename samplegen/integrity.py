@@ -87,24 +87,26 @@ def _clicked(source: Source) -> np.ndarray:
 
 def _overlap(run_dir: Path, source: Source, split: Any) -> tuple[int, int, str] | None:
     """(validation overlap, test overlap, basis) from the run's fitting-row record, if any."""
-    if (run_dir / FIT_ROWS_FILE).is_file():
-        rec = np.load(run_dir / FIT_ROWS_FILE)
-        hashes = row_hashes(source.table)
+    path, legacy = run_dir / FIT_ROWS_FILE, run_dir / _LEGACY_FIT_ROWS
+    if not path.is_file() and not legacy.is_file():
+        return None
+    hashes = row_hashes(source.table)
+    every = np.ones(len(hashes), dtype=bool)
+    if not path.is_file():
+        fit_h, basis, rows = np.load(legacy), "rows", every
+    else:
+        rec = np.load(path)
         if int(rec["n_rows"]) == len(hashes) and \
                 str(rec["source_fingerprint"]) == _ordered_fingerprint(hashes):
+            # the same table: the fitting rows' contents are known exactly (a row present in
+            # both parts, e.g. shared by a --train and a --test file, counts as seen)
             fit = np.unpackbits(rec["positions"], count=len(hashes)).astype(bool)
-            return (int(fit[split.valid].sum()), int(fit[split.test].sum()), "rows")
-        clicked = _clicked(source)
-        fit_h = rec["clicked_hashes"]
-        ov = [int(np.isin(hashes[idx][clicked[idx]], fit_h).sum())
-              for idx in (split.valid, split.test)]
-        return (ov[0], ov[1], "clicked rows")
-    if (run_dir / _LEGACY_FIT_ROWS).is_file():
-        fit_h = np.load(run_dir / _LEGACY_FIT_ROWS)
-        ov = [int(np.isin(row_hashes(source.table.iloc[idx]), fit_h).sum())
-              for idx in (split.valid, split.test)]
-        return (ov[0], ov[1], "rows")
-    return None
+            fit_h, basis, rows = np.unique(hashes[fit]), "rows", every
+        else:
+            fit_h, basis, rows = rec["clicked_hashes"], "clicked rows", _clicked(source)
+    ov = [int(np.isin(hashes[idx][rows[idx]], fit_h).sum()) for idx in (split.valid,
+                                                                         split.test)]
+    return (ov[0], ov[1], basis)
 
 
 @dataclass
