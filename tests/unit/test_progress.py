@@ -73,6 +73,7 @@ def test_library_warnings_go_to_the_log_file_only(tmp_path, monkeypatch, capsys)
     root = logging.getLogger()
     before = list(root.handlers), root.level
     try:
+        logging.captureWarnings(False)  # an earlier test's hook may be stale under pytest
         setup_cli_logging()
         logging.getLogger("transformers.modeling_utils").warning("pass dtype=float32")
         logging.getLogger("samplegen.pipeline").warning("patience ran out")
