@@ -76,7 +76,7 @@ def test_every_quick_start_command_runs(tmp_path, monkeypatch, capsys) -> None:
         print(f"{time.perf_counter() - t0:6.1f} s  {shlex.join(smaller(argv))}",
               file=sys.__stderr__)
         assert rc == 0, f"{shlex.join(argv)} exited {rc}:\n{out.err[-2000:]}"
-    for name in ("gc", "fs", "ct", "mine"):
+    for name in ("gc", "fs", "mine"):
         assert len(pd.read_parquet(work / "runs" / name / "synthetic.parquet")) > 0
     assert (work / "runs" / "val" / "metrics.json").is_file()
     assert (work / "runs" / "report" / "report.html").is_file()
