@@ -51,7 +51,13 @@ def terms(world, rows: pd.DataFrame) -> pd.DataFrame:
     """
     from samplegen.datasets.travel_sim_model import _AFFINITY, _FAMILY
     from samplegen.datasets.travel_sim_world import (
-        CATEGORY_NAMES, LIFE_FAM, MEMBER_EFF, PLATFORM_CONV, PLATFORMS, WEEKDAYS)
+        CATEGORY_NAMES,
+        LIFE_FAM,
+        MEMBER_EFF,
+        PLATFORM_CONV,
+        PLATFORMS,
+        WEEKDAYS,
+    )
 
     u = rows["user_id"].astype(str).str[1:].astype(int).to_numpy()
     i = rows["item_id"].astype(str).str[1:].astype(int).to_numpy()
