@@ -12,7 +12,9 @@ Reference rows: real training positives, real test positives, random real clicke
 Each generator is fitted on the training split (shared validator) and asked for ``--rows``
 positives per target (``--llm-rows`` for the LLM generators, SmolLM2 bundled, one thread;
 neural SDV with ``--epochs``); no alignment step. Rows outside the catalogue are counted.
-``--decompose`` adds, per set, the mean of each term of the conversion logit minus that of
+The ablations of ``llm-judge`` run as ``llm-judge[data model only]`` (LLM score replaced by
+a constant), ``llm-judge[llm only]`` (no data model) and ``llm-judge[proposal only]``; the
+two without the LLM get ``--rows`` rows. ``--decompose`` adds, per set, the mean of each term of the conversion logit minus that of
 the reference clicks (see :func:`terms`): where a set's lift comes from.
 """
 
@@ -36,7 +38,13 @@ LLM_PARAMS = {"model": "smollm2", "threads": 1}
 PARAMS: dict[str, dict] = {
     "llm-fewshot": {**LLM_PARAMS, "rows_per_prompt": 10, "per_cluster": 1},
     "llm-finetune": {**LLM_PARAMS, "max_train_rows": 48, "train_batch_size": 8},
-    "llm-judge": {"model": "smollm2", "threads": 1},
+    "llm-judge": {**LLM_PARAMS, "pool_factor": 4},
+}
+#: ablations of llm-judge (issue 18: the LLM step replaced by a constant, the data model off)
+VARIANTS: dict[str, tuple[str, dict]] = {
+    "llm-judge[data model only]": ("llm-judge", {"judge": "none"}),
+    "llm-judge[llm only]": ("llm-judge", {"w_data": 0.0}),
+    "llm-judge[proposal only]": ("llm-judge", {"judge": "none", "w_data": 0.0}),
 }
 NEURAL = ("sdv-ctgan", "sdv-tvae", "sdv-copulagan")
 
@@ -111,7 +119,8 @@ def run_generator(name: str, train: pd.DataFrame, schema, validator, n: int, epo
     """Fit ``name`` on the training rows and sample ``n`` positives per target."""
     from samplegen.generators import get_generator
 
-    params = dict(PARAMS.get(name, {}))
+    name, extra = VARIANTS.get(name, (name, {}))
+    params = {**PARAMS.get(name, {}), **extra}
     if name in NEURAL:
         params["epochs"] = epochs
     t0 = time.perf_counter()
@@ -139,6 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--only", default="")
     ap.add_argument("--decompose", action="store_true")
+    ap.add_argument("--save-rows", default=None, help="folder to write each set's rows (csv)")
     args = ap.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.basicConfig(level=logging.WARNING)
@@ -172,10 +182,11 @@ def main(argv: list[str] | None = None) -> None:
     sets = {"real training positives": tr_pos, "real test positives": te_pos,
             "random real clicked test rows": rand}
     table = [lift_row(world, k, v, reference) for k, v in sets.items()]
-    names = [g for g in list_generators() if not args.only or g in args.only.split(",")]
+    names = [g for g in [*list_generators(), *VARIANTS]
+             if not args.only or g in args.only.split(",")]
     validator = RowValidator.from_table(train, S)
     for name in names:
-        n = args.llm_rows if name.startswith("llm-") else args.rows
+        n = args.llm_rows if name.startswith("llm-") and "[" not in name else args.rows
         try:
             rows, extra = run_generator(name, train, S, validator, n, args.epochs)
         except Exception as e:  # noqa: BLE001 - one failing generator must not stop the table
@@ -184,6 +195,10 @@ def main(argv: list[str] | None = None) -> None:
         sets[name] = rows
         table.append(lift_row(world, name, rows, reference, extra))
         print(f"  {name}: {len(rows)} rows, {extra}", file=sys.stderr, flush=True)
+    if args.save_rows:
+        Path(args.save_rows).mkdir(parents=True, exist_ok=True)
+        for k, v in sets.items():
+            v.to_csv(Path(args.save_rows) / f"{k.replace(' ', '_')}.csv", index=False)
     df = pd.DataFrame(table)
     print(df.to_string(index=False, float_format=lambda x: f"{x:.2f}", na_rep="-"))
     if args.decompose:

@@ -44,6 +44,7 @@ LLM_PARAMS: dict[str, Any] = {
     "context_window": None,
     "vllm_python": None,
     "threads": None,
+    "frequency_prior": True,
 }
 
 
@@ -136,8 +137,10 @@ class LLMGenerator(Generator):
             if vals is not None and len(vals) > limit and c not in conditions:
                 pick = np.sort(rng.choice(len(vals), size=limit, replace=False))
                 domains[c] = tuple(vals[i] for i in pick)
-        return build_row_constraint(self.codec, order or self.order, forced=conditions,
-                                    catalogs=cats, table=self.value_table, domains=domains)
+        rc = build_row_constraint(self.codec, order or self.order, forced=conditions,
+                                  catalogs=cats, table=self.value_table, domains=domains)
+        rc.frequency_prior = bool(self.params["frequency_prior"])
+        return rc
 
     def _slice_catalog(self, cat: Any, conditions: dict[str, Any],
                        rng: np.random.Generator) -> Any:
@@ -149,7 +152,14 @@ class LLMGenerator(Generator):
         idx = np.flatnonzero(mask)
         limit = int(self.params["max_entities"])
         if len(idx) > limit:
-            idx = np.sort(rng.choice(idx, size=limit, replace=False))
+            p = None
+            if self.params["frequency_prior"] and self.value_table is not None:
+                # entities as often as they occur in the real rows, not uniformly
+                key = cat.entity.key
+                seen = self.value_table[key].astype(str).value_counts()
+                w = t[key].astype(str).iloc[idx].map(seen).fillna(0).to_numpy(float) + 0.1
+                p = w / w.sum()
+            idx = np.sort(rng.choice(idx, size=limit, replace=False, p=p))
         if len(idx) == len(t):
             return cat
         out = copy.copy(cat)
