@@ -14,7 +14,7 @@ positives per target (``--llm-rows`` for the LLM generators, SmolLM2 bundled, on
 neural SDV with ``--epochs``); no alignment step. Rows outside the catalogue are counted.
 The ablations of ``llm-judge`` run as ``llm-judge[data model only]`` (LLM score replaced by
 a constant), ``llm-judge[llm only]`` (no data model) and ``llm-judge[proposal only]``; the
-two without the LLM get ``--rows`` rows. ``--decompose`` adds, per set, the mean of each term of the conversion logit minus that of
+two without the LLM get ``--rows`` rows, the others ``--llm-rows``. ``--decompose`` adds, per set, the mean of each term of the conversion logit minus that of
 the reference clicks (see :func:`terms`): where a set's lift comes from.
 """
 
@@ -114,6 +114,41 @@ def decompose(world, sets: dict[str, pd.DataFrame], reference: pd.DataFrame) -> 
     return pd.DataFrame(out).T.round(3)
 
 
+def judge_check(world, train: pd.DataFrame, schema, reference: pd.DataFrame, n: int,
+                judge_on: str) -> pd.DataFrame:
+    """How the judge's and the data model's scores of ``n`` real clicked rows of the targets
+    rank them: Spearman with the true (structural) pCVR, AUC against the observed label."""
+    from scipy.stats import spearmanr
+    from sklearn.metrics import roc_auc_score
+
+    from samplegen.generators import get_generator
+
+    g = get_generator("llm-judge", **{**PARAMS["llm-judge"], "judge_on": judge_on})
+    g.fit(train, schema, seed=0)
+    rng = np.random.default_rng(1)
+    out = []
+    for t in TARGETS:
+        ref = reference[reference[schema.category].astype(str) == t]
+        rows = schema.coerce(ref.iloc[rng.choice(len(ref), min(n, len(ref)), replace=False)]
+                             [schema.names]).reset_index(drop=True)
+        t0 = time.perf_counter()
+        sc = g.scores(rows, {schema.category: t})
+        took = time.perf_counter() - t0
+        truth = world.truth(rows)
+        y = rows[schema.conversion].to_numpy()
+        for name in ("llm", "data"):
+            rec = {"target": t, "score": name, "rows": len(rows),
+                   "spearman true": spearmanr(sc[name], truth["p_conversion"]).correlation,
+                   "spearman structural": spearmanr(sc[name],
+                                                    truth["p_conversion_structural"]).correlation,
+                   "AUC observed": roc_auc_score(y, sc[name]) if 0 < y.sum() < len(y) else np.nan}
+            if name == "llm":
+                rec["judged/s"] = round(g.judge_stats["scored"] / g.judge_stats["seconds"], 2)
+                rec["s"] = round(took, 1)
+            out.append(rec)
+    return pd.DataFrame(out)
+
+
 def run_generator(name: str, train: pd.DataFrame, schema, validator, n: int, epochs: int,
                   ) -> tuple[pd.DataFrame, dict]:
     """Fit ``name`` on the training rows and sample ``n`` positives per target."""
@@ -133,8 +168,12 @@ def run_generator(name: str, train: pd.DataFrame, schema, validator, n: int, epo
                                     schema.conversion: 1}, seed=k))
         sample_s += time.perf_counter() - t1
     rows = pd.concat(parts, ignore_index=True)
-    return rows, {"fit s": round(fit_s, 1),
-                  "rows/s": round(len(rows) / sample_s, 2) if sample_s else np.nan}
+    extra = {"fit s": round(fit_s, 1),
+             "rows/s": round(len(rows) / sample_s, 2) if sample_s else np.nan}
+    js = getattr(gen, "judge_stats", None)
+    if js and js["scored"]:
+        extra["judged/s"] = round(js["scored"] / js["seconds"], 2)
+    return rows, extra
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -148,6 +187,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--only", default="")
     ap.add_argument("--decompose", action="store_true")
+    ap.add_argument("--judge-check", type=int, default=0,
+                    help="score N real clicked rows per target with llm-judge's LLM and data "
+                         "model: rank correlation with the truth (no generation)")
+    ap.add_argument("--judge-on", default="user")
     ap.add_argument("--save-rows", default=None, help="folder to write each set's rows (csv)")
     args = ap.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -179,6 +222,10 @@ def main(argv: list[str] | None = None) -> None:
           f"= their {len(reference):,} real clicked test rows; {args.rows} rows per target "
           f"({args.llm_rows} for LLM generators), threads {args.threads}, neural epochs "
           f"{args.epochs}; no alignment, no ESMM")
+    if args.judge_check:
+        print(judge_check(world, train, S, reference, args.judge_check, args.judge_on)
+              .to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+        return
     sets = {"real training positives": tr_pos, "real test positives": te_pos,
             "random real clicked test rows": rand}
     table = [lift_row(world, k, v, reference) for k, v in sets.items()]
@@ -186,7 +233,8 @@ def main(argv: list[str] | None = None) -> None:
              if not args.only or g in args.only.split(",")]
     validator = RowValidator.from_table(train, S)
     for name in names:
-        n = args.llm_rows if name.startswith("llm-") and "[" not in name else args.rows
+        uses_llm = name.startswith("llm-") and VARIANTS.get(name, ("", {}))[1].get("judge") != "none"
+        n = args.llm_rows if uses_llm else args.rows
         try:
             rows, extra = run_generator(name, train, S, validator, n, args.epochs)
         except Exception as e:  # noqa: BLE001 - one failing generator must not stop the table
