@@ -4,7 +4,13 @@
 contract with the LLM parameters (backend, model, sampling, constrained or not),
 builds one :class:`RowConstraint` per batch (conditions forced, entities reused
 from a sampled slice of the real catalogs) and decodes texts with the codec,
-counting undecodable texts by reason in the sample report.
+counting undecodable texts by reason in the sample report. With
+``frequency_prior`` (default; off for the fine-tuned model, which has learned the
+frequencies) the slice is drawn by how often each entity occurs in the real rows
+and every entity value the model picks is weighted by how many candidate
+entities hold it: the model tilts the catalogue's distribution instead of
+choosing among distinct values (which made a 135M model pick "gold" members,
+few items and the wrong life stages: issue 18).
 """
 
 from __future__ import annotations
