@@ -45,6 +45,9 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "llm-judge[data model only]": ("llm-judge", {"judge": "none"}),
     "llm-judge[llm only]": ("llm-judge", {"w_data": 0.0}),
     "llm-judge[proposal only]": ("llm-judge", {"judge": "none", "w_data": 0.0}),
+    # sharper than sampling-importance-resampling: rows beyond real positives, not like them
+    "llm-judge[data model only; sharpness 3; pool x20]": ("llm-judge", {
+        "judge": "none", "sharpness": 3.0, "pool_factor": 20}),
 }
 NEURAL = ("sdv-ctgan", "sdv-tvae", "sdv-copulagan")
 
