@@ -3,7 +3,8 @@
 ``DoubleBackend`` follows the backend interface without any model: under a
 constraint it writes a row by picking allowed values with a seeded generator
 (so the generators can be tested end to end in milliseconds); without one it
-replays canned texts (to test parse-and-reject). ``tiny_model_dir`` builds a
+replays canned texts (to test parse-and-reject); ``score_choices`` answers a
+judge's yes/no with a planted rule (``judge``) or a hash of the text. ``tiny_model_dir`` builds a
 2-layer Llama with a byte-level BPE tokenizer trained in memory: a real
 transformers model, built from a config, with no download.
 """
@@ -11,7 +12,7 @@ transformers model, built from a config, with no download.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +33,23 @@ class DoubleBackend:
     name = "double"
     context_window = 100_000
 
-    def __init__(self, free_texts: Sequence[str] = ()) -> None:
+    def __init__(self, free_texts: Sequence[str] = (),
+                 judge: Callable[[str], float] | None = None) -> None:
         self.free_texts = list(free_texts)
+        self.judge = judge
         self.calls: list[dict[str, Any]] = []
+
+    def score_choices(self, prefix: str, suffixes: Sequence[str],
+                      choices: Sequence[str] = (" yes", " no")) -> np.ndarray:
+        """Log P of two answers: ``judge(suffix)`` for the first (default: a hash of the text)."""
+        self.calls.append({"n": len(suffixes), "scored": True})
+        out = []
+        for s in suffixes:
+            p = self.judge(s) if self.judge else \
+                int(hashlib.sha256((prefix + s).encode()).hexdigest()[:6], 16) / 16**6
+            p = min(max(p, 1e-6), 1 - 1e-6)
+            out.append([np.log(p), np.log1p(-p)])
+        return np.array(out).reshape(len(suffixes), len(choices))
 
     def count_tokens(self, prompt: str | ChatPrompt) -> int:
         text = prompt if isinstance(prompt, str) else prompt.user + prompt.assistant

@@ -27,6 +27,7 @@ _LAZY: dict[str, str] = {
     "smote": "samplegen.generators.classical:SmoteGenerator",
     "llm-fewshot": "samplegen.llm.fewshot:FewShotGenerator",
     "llm-finetune": "samplegen.llm.finetune:FinetuneGenerator",
+    "llm-judge": "samplegen.llm.judge:JudgeGenerator",
 }
 _CLASSES: dict[str, type[Generator]] = {}
 

@@ -117,6 +117,12 @@ class CatalogSpec:
         j = self.columns.index(column)
         return [self.values[j][c] for c in np.unique(self.codes[cand, j])]
 
+    def counts(self, cand: np.ndarray, column: str) -> dict[str, int]:
+        """How many candidate rows hold each value text of ``column``."""
+        j = self.columns.index(column)
+        codes, n = np.unique(self.codes[cand, j], return_counts=True)
+        return {self.values[j][c]: int(k) for c, k in zip(codes, n, strict=True)}
+
 
 @dataclass
 class RowConstraint:
@@ -126,6 +132,10 @@ class RowConstraint:
     catalogs: list[CatalogSpec] = field(default_factory=list)
     pair_sep: str = PAIR_SEP
     is_sep: str = IS_SEP
+    #: weigh each choice of an entity value by how many candidate entities hold it
+    #: (the guided decoder adds log(count) to the model's logits): the model then
+    #: tilts the catalogue's frequencies instead of picking among distinct values
+    frequency_prior: bool = False
 
     def heads(self) -> list[str]:
         return [f.head for f in self.fields]

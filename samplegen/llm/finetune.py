@@ -49,6 +49,7 @@ class FinetuneGenerator(LLMGenerator):
         "max_train_rows": 256,
         "train_layers": 8,
         "lora": False,
+        "frequency_prior": False,  # the tuned model has learned the frequencies itself
     }
 
     def _fit(self, table: pd.DataFrame, schema: Schema, *, seed: int) -> None:

@@ -96,6 +96,12 @@ def pick_token(logits: np.ndarray, ids: list[int], temperature: float, top_p: fl
     return int(rng.choice(len(ids), p=p))
 
 
+def _mass(node: dict, counts: dict[str, int]) -> int:
+    """Total count of the values that end in the subtree of ``node``."""
+    total = counts.get(node[None], 0) if None in node else 0
+    return total + sum(_mass(child, counts) for k, child in node.items() if k is not None)
+
+
 @dataclass
 class RowProgram:
     """The decoding state of one row under one constraint."""
@@ -108,6 +114,7 @@ class RowProgram:
     _node: dict | None = None
     _num: str | None = None
     _cands: list[np.ndarray] = field(default_factory=list)
+    _prior: list[float] | None = None
 
     @property
     def field(self) -> int:
@@ -187,11 +194,11 @@ class RowProgram:
         """Candidate token ids to score and, for each, what taking it does."""
         ids: list[int] = []
         acts: list[Callable[[], list[int]]] = []
+        self._prior = None
         if self._node is not None:
             node = self._node
-            for k, child in node.items():
-                if k is None:
-                    continue
+            kids = [(k, child) for k, child in node.items() if k is not None]
+            for k, child in kids:
                 ids.append(k)
                 acts.append(self._take_trie(k, child))
             if None in node:
@@ -199,6 +206,13 @@ class RowProgram:
                 for e in self._next_first_ids()[:1]:
                     ids.append(e)
                     acts.append(self._end_value(value))
+            f = self.rc.fields[self._field]
+            if self.rc.frequency_prior and f.catalog is not None:
+                counts = self.rc.catalogs[f.catalog].counts(self._cands[f.catalog], f.column)
+                mass = [_mass(child, counts) for _, child in kids]
+                if None in node:
+                    mass.append(counts.get(node[None], 0))
+                self._prior = list(np.log(np.maximum(mass[:len(ids)], 1e-9)))
             return ids, acts
         f = self.rc.fields[self._field]
         assert f.number is not None and self._num is not None
@@ -246,7 +260,11 @@ class RowProgram:
         if not ids:  # cannot happen for a feasible constraint; end the row defensively
             self.done = True
             return []
-        k = pick_token(logits, ids, temperature, top_p, rng)
+        if self._prior is not None:
+            z = logits[ids].astype(np.float64) + np.asarray(self._prior)
+            k = pick_token(z, list(range(len(ids))), temperature, top_p, rng)
+        else:
+            k = pick_token(logits, ids, temperature, top_p, rng)
         return acts[k]()
 
     def text(self) -> str:

@@ -4,7 +4,13 @@
 contract with the LLM parameters (backend, model, sampling, constrained or not),
 builds one :class:`RowConstraint` per batch (conditions forced, entities reused
 from a sampled slice of the real catalogs) and decodes texts with the codec,
-counting undecodable texts by reason in the sample report.
+counting undecodable texts by reason in the sample report. With
+``frequency_prior`` (default; off for the fine-tuned model, which has learned the
+frequencies) the slice is drawn by how often each entity occurs in the real rows
+and every entity value the model picks is weighted by how many candidate
+entities hold it: the model tilts the catalogue's distribution instead of
+choosing among distinct values (which made a 135M model pick "gold" members,
+few items and the wrong life stages: issue 18).
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ LLM_PARAMS: dict[str, Any] = {
     "context_window": None,
     "vllm_python": None,
     "threads": None,
+    "frequency_prior": True,
 }
 
 
@@ -140,8 +147,10 @@ class LLMGenerator(Generator):
             if vals is not None and len(vals) > limit and c not in conditions:
                 pick = np.sort(rng.choice(len(vals), size=limit, replace=False))
                 domains[c] = tuple(vals[i] for i in pick)
-        return build_row_constraint(self.codec, order or self.order, forced=conditions,
-                                    catalogs=cats, table=self.value_table, domains=domains)
+        rc = build_row_constraint(self.codec, order or self.order, forced=conditions,
+                                  catalogs=cats, table=self.value_table, domains=domains)
+        rc.frequency_prior = bool(self.params["frequency_prior"])
+        return rc
 
     def _slice_catalog(self, cat: Any, conditions: dict[str, Any],
                        rng: np.random.Generator) -> Any:
@@ -153,7 +162,14 @@ class LLMGenerator(Generator):
         idx = np.flatnonzero(mask)
         limit = int(self.params["max_entities"])
         if len(idx) > limit:
-            idx = np.sort(rng.choice(idx, size=limit, replace=False))
+            p = None
+            if self.params["frequency_prior"] and self.value_table is not None:
+                # entities as often as they occur in the real rows, not uniformly
+                key = cat.entity.key
+                seen = self.value_table[key].astype(str).value_counts()
+                w = t[key].astype(str).iloc[idx].map(seen).fillna(0).to_numpy(float) + 0.1
+                p = w / w.sum()
+            idx = np.sort(rng.choice(idx, size=limit, replace=False, p=p))
         if len(idx) == len(t):
             return cat
         out = copy.copy(cat)

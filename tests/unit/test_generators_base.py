@@ -177,7 +177,7 @@ def test_bad_calls() -> None:
 def test_registry_lists_builtins_and_registers_explicitly() -> None:
     names = list_generators()
     for n in ("sdv-gaussian-copula", "sdv-ctgan", "sdv-tvae", "sdv-copulagan", "oversample",
-              "smote", "llm-fewshot", "llm-finetune"):
+              "smote", "llm-fewshot", "llm-finetune", "llm-judge"):
         assert n in names
     assert _LAZY["llm-fewshot"] == "samplegen.llm.fewshot:FewShotGenerator"
     with pytest.raises(UsageError, match="unknown generator 'nope'"):

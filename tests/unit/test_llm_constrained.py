@@ -257,3 +257,35 @@ def test_number_regex_is_exact_for_bounded_ranges() -> None:
     rx = re.compile(NumberSpec(10.0, 250.0, 1).regex())
     assert all(rx.fullmatch(t) for t in ["10", "249.9", "250", "250.0", "99.5"])
     assert not any(rx.fullmatch(t) for t in ["250.5", "299", "9", "9.5", "100.25", "010"])
+
+
+@pytest.mark.parametrize("prior", [False, True])
+def test_frequency_prior_weighs_values_by_how_many_entities_hold_them(tiny, prior: bool) -> None:
+    _, tok = tiny
+    n = 10
+    table = pd.DataFrame({
+        "user_id": [f"u{i}" for i in range(n)],
+        "user_age": ["18-24"] + ["25-34"] * (n - 1),
+        "item_id": ["i1"] * n, "item_category": ["cruise"] * n, "city": ["Tokyo"] * n,
+        "price": [20.0] * n, "click": [1] * n, "conversion": [1] * n})
+    schema = Schema([*(c for c in SCHEMA.columns if c.name != "user_id"),
+                     Column("user_id", Role.USER, ColumnType.CATEGORICAL,
+                            values=list(table["user_id"]), key=True)],
+                    entities=SCHEMA.entities)
+    codec = RowCodec(schema, columns=ORDER)
+    rc = build_row_constraint(codec, ORDER, forced=FORCED,
+                              catalogs=build_catalogs(schema.coerce(table), schema))
+    rc.frequency_prior = prior
+    tables, rng = TokenTables(tok), np.random.default_rng(0)
+    ages = []
+    for _ in range(300):  # a model with no preference at all (flat logits)
+        prog = RowProgram(rc, tables)
+        prog.start()
+        while not prog.done:
+            prog.step(np.zeros(len(tok)), 1.0, 1.0, rng)
+        ages.append(codec.decode(prog.text()).row["user_age"])
+    share = float(np.mean(np.array(ages) == "25-34"))
+    if prior:  # as often as entities hold it (9 of 10)
+        assert 0.84 < share < 0.96
+    else:  # one of two distinct values, whatever the catalogue holds
+        assert 0.35 < share < 0.65

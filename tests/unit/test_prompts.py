@@ -43,7 +43,7 @@ def _ctx(**over: object) -> dict:
 
 
 def test_list_templates() -> None:
-    assert list_templates() == ["fewshot_cot", "fewshot_plain", "finetune_row"]
+    assert list_templates() == ["fewshot_cot", "fewshot_plain", "finetune_row", "judge_yesno"]
 
 
 def test_describe_columns_exact() -> None:

@@ -119,6 +119,39 @@ class TransformersBackend:
         self.stats["seconds"] += time.perf_counter() - t0
         return out
 
+    def score_choices(self, prefix: str, suffixes: Sequence[str],
+                      choices: Sequence[str] = (" yes", " no")) -> np.ndarray:
+        """Log-probabilities of ``choices`` (renormalised over them) after ``prefix + suffix``.
+
+        One row per suffix, one column per choice (its first token). ``prefix`` is
+        prefilled once and shared by every suffix (a score costs the suffix's
+        prefill, no decode step); suffixes go in batches of ``batch_size``.
+        """
+        from transformers import DynamicCache
+
+        first = [self.tokenizer.encode(c, add_special_tokens=False)[0] for c in choices]
+        if len(set(first)) != len(first):
+            raise BackendError(f"choices {list(choices)} share their first token. Fix: pick "
+                               "answers that start differently.")
+        t0 = time.perf_counter()
+        pre = self.tokenizer.encode(prefix, add_special_tokens=False) if prefix else []
+        sids = [self.tokenizer.encode(s, add_special_tokens=False) for s in suffixes]
+        use_prefix = self.fast_attention and len(pre) > 0
+        kv = self._prefix_kv(pre) if use_prefix else None
+        out = np.zeros((len(sids), len(first)))
+        for s in range(0, len(sids), self.batch_size):
+            part = sids[s:s + self.batch_size]
+            if kv is not None:
+                with shared_prefix(kv):
+                    logits, _, _ = self._forward(part, None, DynamicCache(), len(pre))
+            else:
+                logits, _, _ = self._forward([pre + p for p in part], None, DynamicCache())
+            z = logits[:, first].astype(np.float64)
+            out[s:s + len(part)] = z - np.logaddexp.reduce(z, axis=1, keepdims=True)
+        self.stats["seconds"] += time.perf_counter() - t0
+        self.stats["scored"] = self.stats.get("scored", 0) + len(sids)
+        return out
+
     # ------------------------------------------------------------- private
     def _format(self, prompt: str | ChatPrompt) -> str:
         user, assistant = (prompt, "") if isinstance(prompt, str) else (prompt.user,
