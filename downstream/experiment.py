@@ -25,7 +25,7 @@ from downstream.fit import ModelOptions, auto_neg_rate, fit_esmm
 from downstream.globalrows import prepare_global_rows
 from downstream.provenance import check_synthetic_provenance
 from downstream.ruler import Instrument
-from downstream.summary import summarize
+from downstream.summary import CEILINGS, ceiling_shares, summarize
 from downstream.trainer import TrainConfig
 from samplegen.datasets.base import Source
 from samplegen.errors import DataError, Problem, SchemaError, UsageError
@@ -52,9 +52,14 @@ class ExperimentResult:
     def to_dict(self) -> dict[str, Any]:
         """Strict-JSON-ready dict (NaN -> None)."""
         summ = self.summary.to_dict(orient="records")
-        return _clean({"protocol": _PROTOCOL, "arms": self.arms, "seeds": self.seeds,
-                       "targets": self.targets, "config": self.config, "summary": summ,
-                       "runs": self.runs})
+        out = {"protocol": _PROTOCOL, "arms": self.arms, "seeds": self.seeds,
+               "targets": self.targets, "config": self.config, "summary": summ,
+               "runs": self.runs}
+        if any(a in CEILINGS for a in self.arms):
+            per = [m for m in dict.fromkeys(self.summary["metric"])
+                   if m.startswith("cvr_auc@click-space[")]
+            out["ceiling_shares"] = {m: ceiling_shares(self.summary, m) for m in per}
+        return _clean(out)
 
     def save(self, path: str | Path) -> Path:
         """Write the result as JSON (``metrics.json``)."""

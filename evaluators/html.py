@@ -93,6 +93,8 @@ def render_html(report: QualityReport) -> str:
         _setup(report), _shapes(report), _pairs(report), _detection(report),
         _simple(report, "precision-recall", "precision_recall"), _privacy(report),
         _utility(report), _attribution(report), _downstream(report)]
+    if report.truth is not None:
+        sections.insert(1, _truth(report))
     return env.from_string(_TEMPLATE).render(
         title="samplegen quality report", subtitle=subtitle, overall=overall,
         cards=_cards(report), sections=sections)
@@ -356,6 +358,19 @@ def _downstream(report: QualityReport) -> dict:
     if ds is not None:
         blocks.append(_notes(ds.notes))
     return _section("downstream", DownstreamLift.title, DownstreamLift.description, blocks)
+
+
+def _truth(report: QualityReport) -> dict:
+    from evaluators.plots import truth_plot
+    from evaluators.truth import TRUTH_DESCRIPTION, TRUTH_TITLE
+
+    res = report.truth
+    table = res.details[["rows of", "target", "rows", "outside", "lift", "structural_lift"]]
+    blocks = [_block(table.rename(columns={"structural_lift": "structural lift"}),
+                     "Truth lift per set and target"),
+              {"kind": "figs", "entries": [{"src": truth_plot(res.pcvr), "caption":
+                                            "true pCVR of each set's rows in the targets"}]}]
+    return _section("truth", TRUTH_TITLE, TRUTH_DESCRIPTION, blocks)
 
 
 def _pm(df: pd.DataFrame) -> pd.DataFrame:

@@ -15,7 +15,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-__all__ = ["to_data_uri", "distribution_plot", "heatmap", "dcr_histogram", "shap_comparison"]
+__all__ = ["to_data_uri", "distribution_plot", "heatmap", "dcr_histogram", "shap_comparison",
+           "truth_plot"]
 
 _REAL = "#444444"
 _COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
@@ -150,5 +151,26 @@ def shap_comparison(real: pd.Series, synthetic: dict[str, pd.Series], top: int =
     ax.invert_yaxis()
     ax.set_xlabel("share of mean |SHAP|", fontsize=9)
     ax.legend(fontsize=8, frameon=False)
+    ax.tick_params(labelsize=8)
+    return to_data_uri(fig)
+
+
+def truth_plot(pcvr: dict[str, np.ndarray]) -> str:
+    """Empirical CDF of the true pCVR of each set's rows in the targets (log x axis)."""
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.6))
+    for i, (name, v) in enumerate(pcvr.items()):
+        v = np.sort(np.asarray(v, dtype=float))
+        if not len(v):
+            continue
+        real = name.startswith("real")
+        ax.step(v, np.arange(1, len(v) + 1) / len(v), where="post",
+                color=_REAL if real else _COLORS[i % len(_COLORS)],
+                linestyle="--" if "clicks" in name else "-",
+                linewidth=2.2 if real else 1.6, label=f"{name} (n={len(v)})")
+    ax.set_xscale("log")
+    ax.set_xlabel("true P(conversion | click) of the rows in the targets")
+    ax.set_ylabel("share of rows <= x")
+    ax.set_title("true pCVR: synthetic sets vs real positives and real clicks", fontsize=10)
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.tick_params(labelsize=8)
     return to_data_uri(fig)

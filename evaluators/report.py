@@ -38,6 +38,7 @@ class QualityReport:
         self.options = options or ReportOptions(**kwargs)
         self.results: dict[str, dict[str, PropertyResult]] = {}
         self.downstream: PropertyResult | None = None
+        self.truth: Any = None  # evaluators.truth.TruthResult on a simulator
         self.meta: dict[str, Any] = {}
         self._properties = default_properties()
 
@@ -46,8 +47,11 @@ class QualityReport:
                  synthetic_sets: dict[str, pd.DataFrame], schema: Schema, *,
                  targets: list[str] | None = None,
                  validate_metrics: dict[str, Any] | str | Path | None = None,
-                 meta: dict[str, Any] | None = None) -> QualityReport:
-        """Compute every property for every synthetic set (validates inputs first)."""
+                 meta: dict[str, Any] | None = None, world: Any = None) -> QualityReport:
+        """Compute every property for every synthetic set (validates inputs first).
+
+        ``world`` (a travel-sim :class:`~samplegen.datasets.travel_sim_truth.SimWorld`)
+        adds the truth section: each set's truth lift per target."""
         self._validate(real_train, real_holdout, synthetic_sets, schema)
         if isinstance(validate_metrics, (str, Path)):
             validate_metrics = load_validate_metrics(validate_metrics)
@@ -63,6 +67,12 @@ class QualityReport:
         prepare_s = time.perf_counter() - t0
         self.results = {name: self._run_set(ctx, name, df) for name, df in sets.items()}
         self.downstream = DownstreamLift().compute(validate_metrics, resolved)
+        if world is not None and resolved and schema.category:
+            from evaluators.truth import compute_truth
+
+            # the raw rows: ids are not features, but the truth is per user and item
+            self.truth = compute_truth(world, real_holdout, synthetic_sets, list(resolved),
+                                       schema.category, schema.click, schema.conversion)
         self.meta = {
             **(meta or {}),
             "targets": resolved,
@@ -173,6 +183,7 @@ class QualityReport:
                          "properties": {k: r.to_dict() for k, r in res.items()}}
                      for n, res in self.results.items()},
             "downstream": self.downstream.to_dict() if self.downstream else None,
+            "truth": self.truth.to_dict() if self.truth is not None else None,
         })
 
     def save(self, out_dir: str | Path) -> tuple[Path, Path]:

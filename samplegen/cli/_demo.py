@@ -154,12 +154,14 @@ def _validate(src: Source, split: Any, runs: dict[str, MethodRun], targets: list
 def _report(src: Source, split: Any, runs: dict[str, MethodRun], targets: list[str],
             cfg: DemoConfig, out: Path) -> dict[str, Any]:
     from evaluators.report import QualityReport
+    from samplegen.datasets.travel_sim_truth import SimWorld
 
     train, _, test = split.frames(src)
     sets = {k: pd.read_parquet(r.out / "synthetic.parquet") for k, r in runs.items()}
     rep = QualityReport(max_rows=cfg.report_rows).generate(
         train, test, sets, src.schema, targets=targets,
-        validate_metrics=out / "validate" / "metrics.json", meta={"source": src.name})
+        validate_metrics=out / "validate" / "metrics.json", meta={"source": src.name},
+        world=SimWorld.from_source(src))
     json_path, html_path = rep.save(out / "report")
     return {"json": json_path, "html": html_path, "data": rep.to_dict()}
 

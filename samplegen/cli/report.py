@@ -166,9 +166,12 @@ def run_report(src: Any, paths: list[str], *, out: Path | None = None,
                      "precision/recall use seeded subsamples (see Options); reference rows "
                      "and exact-copy checks use every training row")
     t_load = time.perf_counter() - t0
+    from samplegen.datasets.travel_sim_truth import SimWorld, is_travel_sim
+
     report = QualityReport(ReportOptions(**(options or {})))
     report.generate(train, test, sets, src.schema, targets=targets,
                     validate_metrics=validate_metrics,
+                    world=SimWorld.from_source(src) if is_travel_sim(src) else None,
                     meta={"source": src.name, "split": split.to_dict(), "notes": notes,
                           "synthetic_paths": {n: str(p) for n, p in sets_paths.items()}})
     t_gen = time.perf_counter() - t0 - t_load

@@ -140,7 +140,9 @@ def register(app: typer.Typer) -> None:
         if src.schema.conversion is None:
             raise UsageError(f"source {src.name!r} has no conversion column. Fix: name it with "
                              "--conversion COL.")
-        sim = is_simulator(src)
+        from samplegen.datasets.travel_sim_truth import is_travel_sim
+
+        sim = is_travel_sim(src)
         if fresh_real and not sim:
             raise UsageError(f"--fresh-real needs a simulator (travel-sim): {src.name!r} has no "
                              "world to draw fresh real rows from. Fix: drop --fresh-real.")
@@ -176,12 +178,6 @@ def _neg_rate(value: str) -> float | None:
     if not 0 < rate <= 1:
         raise UsageError(f"--neg-rate {rate} must be in (0, 1].")
     return rate
-
-
-def is_simulator(src: Any) -> bool:
-    """Whether ``src`` is travel-sim (a world to draw from and a truth to score)."""
-    return str((src.meta or {}).get("name", "")).startswith("travel-sim") \
-        and "intercepts" in (src.meta or {})
 
 
 def _run(src: Any, sets: list[Path], *, ruler: dict[str, Any], seeds: int, targets: str | None,

@@ -57,7 +57,7 @@ from samplegen.datasets.travel_sim_world import (
 )
 from samplegen.errors import UsageError
 
-__all__ = ["SimWorld", "Draw", "TRUTH_COLUMNS"]
+__all__ = ["SimWorld", "Draw", "TRUTH_COLUMNS", "is_travel_sim"]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,12 @@ log = logging.getLogger(__name__)
 TRUTH_COLUMNS = ["p_click", "p_conversion", "p_click_structural", "p_conversion_structural",
                  "known"]
 _DRAW_TAG = 0x5A3E  # separates same-world draw streams from the source's own seed tree
+
+
+def is_travel_sim(source: Source) -> bool:
+    """Whether ``source`` is travel-sim (a world to draw from and a truth to score)."""
+    meta = source.meta or {}
+    return str(meta.get("name", "")).startswith("travel-sim") and "intercepts" in meta
 
 
 @dataclass
@@ -100,7 +106,7 @@ class SimWorld:
     def from_source(cls, source: Source) -> SimWorld:
         """Rebuild the world of a travel-sim source from its ``meta``."""
         meta = source.meta or {}
-        if not str(meta.get("name", "")).startswith("travel-sim") or "intercepts" not in meta:
+        if not is_travel_sim(source):
             raise UsageError(f"source {source.name!r} is not a travel-sim source: only the "
                              "simulator has a world to draw from and a truth to score. Fix: "
                              "use travel-sim (or travel-sim-cold).")
@@ -225,10 +231,10 @@ class SimWorld:
         row whose user, item or context is outside the world's catalogue.
         """
         n = len(rows)
-        u, ku = _index(rows.get("user_id"), "u", len(self.users))
-        i, ki = _index(rows.get("item_id"), "i", len(self.items))
-        pf, kp = _codes(rows.get("platform"), PLATFORMS)
-        wd, kw = _codes(rows.get("weekday"), WEEKDAYS)
+        u, ku = _index(rows.get("user_id"), "u", len(self.users), n)
+        i, ki = _index(rows.get("item_id"), "i", len(self.items), n)
+        pf, kp = _codes(rows.get("platform"), PLATFORMS, n)
+        wd, kw = _codes(rows.get("weekday"), WEEKDAYS, n)
         hour = pd.to_numeric(rows.get("hour", pd.Series(np.nan, index=rows.index)),
                              errors="coerce").to_numpy(float)
         kh = np.isfinite(hour) & (hour >= 0) & (hour <= 23) & (np.round(hour) == hour)
@@ -294,10 +300,12 @@ def _no_effects(entity: Any) -> Any:
                                conv_re=np.zeros_like(entity.conv_re))
 
 
-def _index(col: pd.Series | None, prefix: str, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Catalogue positions of ids like ``u0000042`` and whether each is known."""
+def _index(col: pd.Series | None, prefix: str, size: int, n: int
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Catalogue positions of ids like ``u0000042`` and whether each is known (none is when
+    the column is missing)."""
     if col is None:
-        return np.zeros(0, np.int64), np.zeros(0, bool)
+        return np.zeros(n, np.int64), np.zeros(n, bool)
     codes, uniques = pd.factorize(col.astype(str).to_numpy(), use_na_sentinel=False)
     pos = np.array([int(x[1:]) if x.startswith(prefix) and x[1:].isdigit() else -1
                     for x in uniques], dtype=np.int64)[codes] if len(codes) else codes
@@ -305,9 +313,9 @@ def _index(col: pd.Series | None, prefix: str, size: int) -> tuple[np.ndarray, n
     return np.where(ok, pos, 0), ok
 
 
-def _codes(col: pd.Series | None, values: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def _codes(col: pd.Series | None, values: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
     """Codes of ``col`` in ``values`` and whether each value is one of them."""
     if col is None:
-        return np.zeros(0, np.int64), np.zeros(0, bool)
+        return np.zeros(n, np.int64), np.zeros(n, bool)
     codes = pd.Categorical(col.astype(str), categories=values).codes.astype(np.int64)
     return np.where(codes >= 0, codes, 0), codes >= 0

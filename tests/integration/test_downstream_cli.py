@@ -128,6 +128,8 @@ def test_validate_fresh_real_writes_the_ruler(tmp_path: Path, capsys) -> None:
     per = summ[summ["metric"] == "cvr_auc@click-space[targets]"].set_index("arm")
     assert set(per.loc["+r", ["ci_low", "ci_high"]].index) == {"ci_low", "ci_high"}
     assert per.loc["+r", "resolved"] in ("gain", "loss", "not resolved")
+    shares = out["ceiling_shares"]["cvr_auc@click-space[targets]"]["+r"]
+    assert set(shares) == {"+fresh-positives", "+fresh-impressions"}
     runs = [r for r in out["runs"] if r["arm"] == "+r"]
     rec = runs[0]["metrics"]["cvr_auc@click-space[cat=theme park]"]
     assert rec["test"] == "enlarged" and rec["positives"] >= 1000

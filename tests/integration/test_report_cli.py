@@ -21,8 +21,8 @@ from samplegen.datasets.travel_sim import load_travel_sim
 from samplegen.split import make_split
 
 N_IMPRESSIONS = "120000"
-SECTIONS = ("summary", "setup", "column-shapes", "pair-trends", "detection", "precision-recall",
-            "privacy", "utility", "attribution", "downstream")
+SECTIONS = ("summary", "setup", "truth", "column-shapes", "pair-trends", "detection",
+            "precision-recall", "privacy", "utility", "attribution", "downstream")
 
 
 def _noisy_positives(n: int, seed: int) -> pd.DataFrame:
@@ -88,6 +88,13 @@ def test_report_two_sets_side_by_side(two_sets: dict) -> None:
     for sid in SECTIONS:
         assert f'<section id="{sid}">' in html
     assert "cvr_auc@click-space[cat=cruise]" in html
+    # travel-sim: each set's truth lift per target, against the real holdout rows
+    truth = pd.DataFrame(doc["truth"]["details"])
+    assert set(truth["rows of"]) == {"run-a", "b", "real holdout positives",
+                                     "real holdout clicks"}
+    clicks = truth[truth["rows of"] == "real holdout clicks"]
+    assert set(clicks["target"]) == {"cruise", "visa"} and (clicks["lift"] == 1.0).all()
+    assert (truth["outside"] == 0).all()
 
 
 def test_report_defaults_to_the_run_directory(sets: dict[str, Path], tmp_path: Path) -> None:

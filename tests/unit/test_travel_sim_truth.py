@@ -123,3 +123,9 @@ def test_truth_lift_of_reference_is_one_and_positives_score_higher(src, world):
     lp = world.lift(pd.concat([pos, bad]), ref.table, TARGETS).set_index("target")
     assert (lp["lift"] > 1.3).all()
     assert lp["outside"].sum() == 3 and lp["rows"].sum() == len(pos) + 3
+
+
+def test_rows_without_id_columns_are_all_outside(src, world):
+    rows = src.table.iloc[:4].drop(columns=["item_id"])
+    tr = world.truth(rows)
+    assert len(tr) == 4 and not tr["known"].any()
