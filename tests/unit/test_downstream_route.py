@@ -98,3 +98,16 @@ def test_route_off_has_one_branch() -> None:
         m = ESMM(ESMMConfig([5, 5, 5], 2, embed_dim=4, tower=[8]))
     assert m.cvr_tower_neg is None
     assert not any(k.startswith("cvr_tower_neg") for k in m.state_dict())
+
+
+def test_routed_checkpoint_round_trip(tmp_path) -> None:
+    from downstream.trainer import read_checkpoint, save_checkpoint
+
+    model = _model().eval()
+    save_checkpoint(tmp_path, model, {})
+    state, cfg = read_checkpoint(tmp_path)
+    assert cfg["model"]["route"] is True
+    again = ESMM(ESMMConfig(**cfg["model"]))
+    again.load_state_dict(state)  # strict: both branches are saved
+    again.eval()
+    assert torch.equal(again(POS)["p_cvr"], model(POS)["p_cvr"])
