@@ -24,6 +24,7 @@ from downstream.data import SYNTHETIC_COL, WEIGHT_COL
 from downstream.fit import ModelOptions, auto_neg_rate, fit_esmm
 from downstream.globalrows import prepare_global_rows
 from downstream.provenance import check_synthetic_provenance
+from downstream.ruler import Instrument
 from downstream.summary import summarize
 from downstream.trainer import TrainConfig
 from samplegen.datasets.base import Source
@@ -78,6 +79,11 @@ _PROTOCOL = {
     "ctr_auc": "all test rows, label click, score pCTR",
     "calibration": "sum predicted / sum observed after q = p / (p + k(1-p)) for "
                    "non-clicks kept at rate 1/k",
+    "cvr_level@click-space": "a target's mean predicted pCVR on its clicked test rows over "
+                             "their mean true pCVR (simulator) or observed CVR; 1.0 is right",
+    "[targets]": "mean over the target categories of the per-target metric, per seed",
+    "delta": "paired difference to real-only over seeds; ci = 95% t-interval; an interval "
+             "that covers 0 is 'not resolved'",
     "auc": "global over the whole test set, never an average of batch AUCs",
 }
 
@@ -127,7 +133,8 @@ def run_experiment(source: Source, split: Any,
                    global_weight: float = 1.0, synthetic_weight: float = 1.0,
                    options: ModelOptions | None = None,
                    train_config: TrainConfig | None = None, progress: bool = False,
-                   paired: str = "ttest") -> ExperimentResult:
+                   paired: str = "ttest", instrument: Instrument | None = None
+                   ) -> ExperimentResult:
     """Train real-only and real+each set on the same split and seeds; summarise.
 
     Arms: ``real-only``; ``+<name>`` per synthetic set; with ``global_rows``
@@ -135,6 +142,11 @@ def run_experiment(source: Source, split: Any,
     ``+global+<name>``. ``targets`` default to the cold-start and sparse
     categories of the training rows (``samplegen.split.sparse_categories``).
     ``paired`` is the paired test against real-only: ``"ttest"`` or ``"wilcoxon"``.
+    With an ``instrument`` (travel-sim, :class:`downstream.ruler.Instrument`), the
+    per-target click-space metrics come from its enlarged test, its ceiling arms
+    (``+fresh-positives``, ``+fresh-impressions``) are trained too, and the config
+    records the truth lift of every set. Per-target metrics are also averaged over
+    the targets (``...[targets]``) so that one paired interval covers them.
     """
     if paired not in ("ttest", "wilcoxon"):
         raise UsageError(f"paired={paired!r}: use 'ttest' or 'wilcoxon'.")
@@ -158,6 +170,8 @@ def run_experiment(source: Source, split: Any,
     if source.oracle is not None:
         oracle = source.oracle.iloc[np.asarray(split.test)].reset_index(drop=True)
     arms = _arms(synth, glob)
+    ceilings = dict(instrument.arms) if instrument is not None else {}
+    arms += [(name, [name]) for name in ceilings]
     opts = options or ModelOptions()
     if opts.neg_rate is None:  # one rate for every arm, from the real training rows
         opts = ModelOptions.from_dict({**opts.__dict__,
@@ -173,12 +187,13 @@ def run_experiment(source: Source, split: Any,
 
         it = tqdm(jobs, desc="validate", unit="run")
     for seed, (arm, parts) in it:
-        extra = [synth[p] if p != "global" else glob for p in parts]
+        extra = [glob if p == "global" else ceilings[p] if p in ceilings else synth[p]
+                 for p in parts]
         rows = _training_rows(train, extra, synthetic_weight)
         tc = TrainConfig(**{**base_tc.__dict__, "seed": seed})
         t0 = time.perf_counter()
         fitted = fit_esmm(rows, schema, valid=valid, options=opts, train_config=tc)
-        metrics = fitted.evaluate(test, targets=targets, oracle=oracle)
+        metrics = _evaluate(fitted, test, targets, oracle, instrument)
         runs.append({"arm": arm, "seed": seed, "metrics": metrics, "train_rows": len(rows),
                      "seconds": round(time.perf_counter() - t0, 2),
                      "epochs": len(fitted.history.train_loss),
@@ -191,11 +206,36 @@ def run_experiment(source: Source, split: Any,
                        **{f"synthetic:{k}": len(v) for k, v in synth.items()},
                        **({"global": len(glob)} if glob is not None else {})},
               "split": _split_info(split), "integrity": integrity}
+    if instrument is not None:
+        config["instrument"] = {**instrument.protocol, "truth": instrument.truth(synth),
+                                "ceiling_rows": {k: len(v) for k, v in ceilings.items()}}
     return ExperimentResult(runs, summarize(runs, BASELINE, paired), [a for a, _ in arms], seed_list,
                             list(targets), config)
 
 
 # ------------------------------------------------------------------ helpers
+def _evaluate(fitted: Any, test: pd.DataFrame, targets: list[str], oracle: pd.DataFrame | None,
+              instrument: Instrument | None) -> dict[str, dict[str, Any]]:
+    """Global metrics on the split's test; per-target click-space ones on the enlarged test
+    when there is an instrument; plus their mean over the targets (``[targets]``)."""
+    metrics = fitted.evaluate(test, targets=targets, oracle=oracle)
+    if instrument is not None and targets:
+        enlarged = fitted.evaluate(instrument.target_test, targets=targets,
+                                   oracle=instrument.target_oracle)
+        for name, rec in enlarged.items():
+            if "[cat=" in name and "click-space" in name:
+                metrics[name] = {**rec, "test": "enlarged"}
+    for base in ("cvr_auc@click-space", "cvr_level@click-space"):
+        vals = [metrics.get(f"{base}[cat={t}]", {}).get("value") for t in targets]
+        vals = [v for v in vals if v is not None and not math.isnan(v)]
+        if len(targets) > 1 and len(vals) == len(targets):
+            metrics[f"{base}[targets]"] = {
+                "value": float(np.mean(vals)), "task": "cvr", "protocol": "click-space",
+                "kind": "level" if "level" in base else "auc", "category": "targets",
+                "mean_of": list(targets)}
+    return metrics
+
+
 def _frames(source: Source, split: Any) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     if hasattr(split, "frames"):
         tr, va, te = split.frames(source)

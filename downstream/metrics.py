@@ -6,7 +6,10 @@ Protocols (DESIGN.md, Evaluation protocol):
 * ``cvr_auc@click-space``: clicked test rows, label conversion, score pCVR (ESMM paper);
 * ``cvr_auc@entire-space``: all test rows, label click*conversion, score pCVR (NISE);
 * ``ctcvr_auc``: all test rows, label click*conversion, score pCTCVR;
-* per target category: ``cvr_auc@click-space[cat=X]`` and ``cvr_auc@entire-space[cat=X]``.
+* per target category: ``cvr_auc@click-space[cat=X]`` and ``cvr_auc@entire-space[cat=X]``;
+* ``cvr_level@click-space[cat=X]``: the *level* of a target: mean predicted pCVR on its
+  clicked test rows over their mean true pCVR (``pred_over_true``, the value when an
+  oracle exists) and over their observed CVR (``pred_over_observed``); 1.0 is right.
 
 Every AUC is global over the whole test set (never an average of batch AUCs).
 When true probabilities exist (a simulator's oracle: ``p_click`` and
@@ -118,6 +121,9 @@ def evaluate(pred: dict[str, np.ndarray], table: EncodedTable, *,
                     ctcvr, p_cvr, "cvr", cat)
             add_auc(f"cvr_auc@entire-space[cat={cat}]", "cvr", "entire-space", in_cat,
                     ctcvr, p_cvr, "cvr", cat)
+            rows = in_cat & clicked
+            out[f"cvr_level@click-space[cat={cat}]"] = _level(
+                p_cvr[rows], ctcvr[rows], None if orc is None else orc["cvr"][rows], cat)
     for task, rows, y, p in (("ctr", everything, click, p_ctr),
                              ("cvr", clicked, ctcvr, p_cvr),
                              ("ctcvr", everything, ctcvr, p_ctcvr)):
@@ -132,6 +138,20 @@ def evaluate(pred: dict[str, np.ndarray], table: EncodedTable, *,
             out[f"{task}_gauc"] = {"value": gauc(y, s, table.user), "task": task,
                                    "protocol": "by-user", "kind": "gauc"}
     return out
+
+
+def _level(pred: np.ndarray, label: np.ndarray, truth: np.ndarray | None, category: str
+           ) -> dict[str, Any]:
+    """Mean predicted pCVR over the mean true pCVR (else over the observed CVR)."""
+    p = float(np.mean(pred)) if len(pred) else math.nan
+    obs = float(np.mean(label)) if len(label) else math.nan
+    rec: dict[str, Any] = {"task": "cvr", "protocol": "click-space", "kind": "level",
+                           "category": category, "n": int(len(pred)),
+                           "pred_over_observed": p / obs if obs > 0 else math.nan}
+    if truth is not None and len(truth):
+        rec["pred_over_true"] = p / float(np.mean(truth))
+    rec["value"] = rec.get("pred_over_true", rec["pred_over_observed"])
+    return rec
 
 
 def metric_values(metrics: dict[str, dict[str, Any]]) -> dict[str, float]:

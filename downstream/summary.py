@@ -1,5 +1,7 @@
 """Aggregate per-seed metrics: mean +- std, paired difference to a baseline arm with
-a paired test, and the share of the baseline -> oracle gap closed."""
+a paired test and a 95% confidence interval, and the share of the baseline -> oracle
+gap closed. A difference whose interval covers 0 is *not resolved*: it is not a gain
+or a loss, whatever its sign."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["summarize", "paired_test"]
+__all__ = ["summarize", "paired_test", "paired_ci", "verdict"]
 
 
 def paired_test(a: np.ndarray, b: np.ndarray, test: str = "ttest") -> float:
@@ -27,14 +29,35 @@ def paired_test(a: np.ndarray, b: np.ndarray, test: str = "ttest") -> float:
     return float(stats.ttest_rel(a, b).pvalue)
 
 
+def paired_ci(d: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """t-interval of the mean of paired differences ``d`` (NaN with < 2 pairs)."""
+    from scipy import stats
+
+    d = np.asarray(d, float)
+    d = d[~np.isnan(d)]
+    if len(d) < 2:
+        return math.nan, math.nan
+    half = float(stats.t.ppf(0.5 + level / 2, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d)))
+    return float(d.mean()) - half, float(d.mean()) + half
+
+
+def verdict(low: float, high: float) -> str:
+    """``"gain"`` / ``"loss"`` when the interval excludes 0, else ``"not resolved"``."""
+    if math.isnan(low) or math.isnan(high) or low <= 0 <= high:
+        return "not resolved"
+    return "gain" if low > 0 else "loss"
+
+
 def summarize(runs: list[dict[str, Any]], baseline: str = "real-only",
               test: str = "ttest") -> pd.DataFrame:
     """One row per (arm, metric) from ``runs`` (``{"arm", "seed", "metrics"}``).
 
     Columns: arm, metric, task, protocol, category, mean, std, n_seeds, delta,
-    delta_std, p_value, oracle, gap_closed. ``delta`` pairs seeds with the
-    baseline arm; ``gap_closed`` = delta / (oracle - baseline mean) for AUCs
-    with an oracle.
+    delta_std, ci_low, ci_high, resolved, p_value, oracle, gap_closed. ``delta``
+    pairs seeds with the baseline arm; ``ci_low``/``ci_high`` is its 95%
+    t-interval and ``resolved`` says whether it excludes 0 (see :func:`verdict`:
+    for levels and losses "gain" only means "higher"); ``gap_closed`` = delta /
+    (oracle - baseline mean) for AUCs with an oracle.
     """
     rows = []
     for r in runs:
@@ -61,12 +84,15 @@ def summarize(runs: list[dict[str, Any]], baseline: str = "real-only",
                    "protocol": first["protocol"], "category": first["category"],
                    "mean": _nanmean(v), "std": _nanstd(v), "n_seeds": int(len(v)),
                    "oracle": _nanmean(part["oracle"].to_numpy(float)),
-                   "delta": math.nan, "delta_std": math.nan, "p_value": math.nan,
+                   "delta": math.nan, "delta_std": math.nan, "ci_low": math.nan,
+                   "ci_high": math.nan, "resolved": "", "p_value": math.nan,
                    "gap_closed": math.nan}
             if arm != baseline and m in base.index.get_level_values(0):
                 b = base.loc[m].reindex(part["seed"]).to_numpy(float)
                 d = v - b
                 rec["delta"], rec["delta_std"] = _nanmean(d), _nanstd(d)
+                rec["ci_low"], rec["ci_high"] = paired_ci(d)
+                rec["resolved"] = verdict(rec["ci_low"], rec["ci_high"])
                 rec["p_value"] = paired_test(v, b, test)
                 gap = rec["oracle"] - _nanmean(b)
                 if not math.isnan(gap) and abs(gap) > 1e-9:

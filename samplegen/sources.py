@@ -60,7 +60,12 @@ log = logging.getLogger(__name__)
 BUILTINS: dict[str, str] = {
     "travel-sim": "seeded Fliggy-like travel funnel simulator (exposure -> click -> purchase; "
                   "true probabilities kept as an oracle; sparse and cold-start categories)",
+    "travel-sim-cold": "travel-sim with 'theme park' launched after the training window "
+                       "(0 training rows: a true cold start)",
 }
+#: the launch fraction of travel-sim-cold's cold category (the default split trains on the
+#: first 70% of the time window)
+COLD_START = {"theme park": 0.72}
 INVALID_CONVERSIONS = ("error", "drop", "fix-click")
 _LABEL_SPEC = {"type": "numerical", "integer": True, "min": 0.0, "max": 1.0, "decimals": 0}
 
@@ -179,9 +184,14 @@ def _is_hf_dataset(obj: Any) -> bool:
 
 
 def _builtin(name: str, **kw: Any) -> Source:
-    if name == "travel-sim":
+    if name in ("travel-sim", "travel-sim-cold"):
         from samplegen.datasets.travel_sim import load_travel_sim
 
+        if name == "travel-sim-cold":
+            kw = {"launch": dict(COLD_START), **kw}
+            src = load_travel_sim(**kw)
+            src.name = src.meta["name"] = name
+            return src
         return load_travel_sim(**kw)
     raise UsageError(f"unknown built-in dataset {name!r}. Fix: use one of {list(BUILTINS)}.")
 

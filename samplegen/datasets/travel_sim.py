@@ -131,6 +131,10 @@ class TravelSimConfig:
     n_days: int = 60
     start: str = "2026-01-01"
     users_per_impression: float = 1 / 25
+    #: launch time (fraction of the window) per category, overriding the built-in ones;
+    #: e.g. ``{"theme park": 0.72}`` launches it after the default training cut (a true
+    #: cold start: no training row at all)
+    launch: dict[str, float] | None = None
 
     def check(self) -> None:
         """Raise UsageError on out-of-range values."""
@@ -140,6 +144,10 @@ class TravelSimConfig:
             if not 0.0 < v < 1.0:
                 raise UsageError(f"travel-sim: {name}={v} must be in (0, 1). Fix: pass a rate "
                                  "such as 0.02.")
+        for name, frac in (self.launch or {}).items():
+            if name not in CATEGORY_NAMES or not 0.0 <= float(frac) < 1.0:
+                raise UsageError(f"travel-sim: launch {name!r}={frac}: name a category of "
+                                 f"{CATEGORY_NAMES} and a fraction of the window in [0, 1).")
         if self.n_days < 1 or self.global_multiple < 0 or self.users_per_impression <= 0:
             raise UsageError("travel-sim: n_days must be >= 1, global_multiple >= 0 and "
                              "users_per_impression > 0.")
@@ -176,15 +184,14 @@ def _simulate(n: int, seed: int, cfg: TravelSimConfig) -> Source:
     users = make_users(max(2000, int(n * cfg.users_per_impression)),
                        np.random.default_rng(ss_users))
     start = pd.Timestamp(cfg.start)
-    window = cfg.n_days * DAY
-    launch_s = [None if c.launch is None else c.launch * window for c in CATEGORIES]
+    launch_s = launch_seconds(cfg)
     rows = draw_rows(n, users, items, cfg.n_days, start.weekday(), launch_s,
                      np.random.default_rng(ss_rows))
     ic = fit_intercepts(rows, cfg.click_rate, cfg.cvr, cfg.same_category_rate,
                         cfg.same_destination_rate)
     labels, oracle = draw_labels(rows, ic, np.random.default_rng(ss_labels))
     ids = (pd.CategoricalDtype(user_ids(len(users))), pd.CategoricalDtype(item_ids(len(items))))
-    table = _frame(rows, users, items, start, labels, ids)
+    table = frame(rows, users, items, start, labels, ids)
     extras: dict[str, pd.DataFrame] = {}
     meta_global: dict[str, Any] = {}
     if cfg.with_global:
@@ -194,7 +201,7 @@ def _simulate(n: int, seed: int, cfg: TravelSimConfig) -> Source:
                            rng_g)
         a_g = calibrate(global_predictor(g_rows), cfg.global_purchase_rate)
         g_labels, g_oracle = draw_global_labels(g_rows, ic, a_g, rng_g)
-        extras["global_candidates"] = _frame(g_rows, users, items, start, g_labels, ids)
+        extras["global_candidates"] = frame(g_rows, users, items, start, g_labels, ids)
         extras["global_candidates_oracle"] = pd.DataFrame(g_oracle)
         meta_global = {"rows": len(g_rows), "label": GLOBAL_LABEL, "intercept": round(a_g, 6)}
     elapsed = time.perf_counter() - t0
@@ -203,12 +210,19 @@ def _simulate(n: int, seed: int, cfg: TravelSimConfig) -> Source:
         "name": "travel-sim", "seed": seed, "n_impressions": n, "n_users": len(users),
         "n_items": len(items), "config": asdict(cfg), "intercepts": ic.to_dict(),
         "window": [start.isoformat(), (start + pd.Timedelta(days=cfg.n_days)).isoformat()],
-        "category_launch": {c.name: (start + pd.Timedelta(seconds=c.launch * window)).isoformat()
-                            for c in CATEGORIES if c.launch is not None},
+        "category_launch": {c.name: (start + pd.Timedelta(seconds=s)).isoformat()
+                            for c, s in zip(CATEGORIES, launch_s, strict=True) if s is not None},
         "category_shares": {c.name: c.share for c in CATEGORIES},
         "global_candidates": meta_global,
     }
     return Source("travel-sim", table, travel_sim_schema(), pd.DataFrame(oracle), extras, meta)
+
+
+def launch_seconds(cfg: TravelSimConfig) -> list[float | None]:
+    """Launch time of every category in seconds since the window start (None: always on)."""
+    over = cfg.launch or {}
+    fracs = [over.get(c.name, c.launch) for c in CATEGORIES]
+    return [None if f is None else float(f) * cfg.n_days * DAY for f in fracs]
 
 
 def user_ids(n: int) -> list[str]:
@@ -227,8 +241,8 @@ def _cat(codes: np.ndarray, values: list[str] | pd.CategoricalDtype) -> pd.Categ
     return pd.Categorical.from_codes(codes, categories=values)
 
 
-def _frame(rows: Rows, users: Users, items: Items, start: pd.Timestamp, labels: dict[str, np.ndarray],
-           ids: tuple[pd.CategoricalDtype, pd.CategoricalDtype]) -> pd.DataFrame:
+def frame(rows: Rows, users: Users, items: Items, start: pd.Timestamp, labels: dict[str, np.ndarray],
+          ids: tuple[pd.CategoricalDtype, pd.CategoricalDtype]) -> pd.DataFrame:
     """Assemble the human-readable table from row codes (string columns as 'category')."""
     u, i = rows.user, rows.item
     data = {

@@ -169,7 +169,8 @@ class Intercepts:
     same_destination: float
 
     def to_dict(self) -> dict[str, float]:
-        return {k: round(float(v), 6) for k, v in self.__dict__.items()}
+        """Full-precision values (a same-world rebuild needs them exactly)."""
+        return {k: float(v) for k, v in self.__dict__.items()}
 
 
 def aux_predictors(rows: Rows) -> tuple[np.ndarray, np.ndarray]:
