@@ -24,19 +24,14 @@ real-only with its 95% t-interval over seeds, marked "not resolved" when the
 interval covers 0. Selection (the rank weight, the combination) only ever looks
 at the validation rows.
 
-Same-world draws: the source's world (users, items, calibrated intercepts) is
-rebuilt from its seed exactly as ``load_travel_sim`` builds it (the bench checks
-that it reproduces the source's oracle on its own test rows) and new
-impressions of the targets are drawn with an independent random stream. This is
-a bench-local stopgap until ``samplegen.datasets`` has a same-world draw API
-(issue 15).
+The enlarged test is :class:`downstream.ruler.Instrument`'s (issue 15): the
+targets' clicked test rows plus clicked same-world draws in the test window.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -51,99 +46,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from downstream import ModelOptions, TrainConfig, fit_esmm  # noqa: E402
 from downstream.globalrows import prepare_global_rows  # noqa: E402
 from downstream.metrics import auc  # noqa: E402
+from downstream.ruler import Instrument  # noqa: E402
+from downstream.summary import paired_ci, verdict  # noqa: E402
 
 TARGETS = ["theme park", "ski trip"]
 RANK_GRID = (0.1, 0.3, 1.0)
 SELECT = "cvr_auc@click-space"  # validation metric of every choice made here
 SINGLE = {"aux": {"aux": True}, "guard": {"guard_no_positive": True}, "route": {"route": True},
           "nise": {"nise": True}}
-
-
-# ------------------------------------------------------------ same-world draws
-def _world(src):
-    """Users, items, intercepts and start of ``src``'s world, rebuilt from its seed."""
-    from samplegen.datasets.travel_sim_model import draw_rows, fit_intercepts
-    from samplegen.datasets.travel_sim_world import CATEGORIES, make_items, make_users
-
-    meta, cfg = src.meta, src.meta["config"]
-    ss_items, ss_users, ss_rows, _, _ = np.random.SeedSequence(meta["seed"]).spawn(5)
-    items = make_items(np.random.default_rng(ss_items))
-    users = make_users(meta["n_users"], np.random.default_rng(ss_users))
-    start = pd.Timestamp(cfg["start"])
-    window = cfg["n_days"] * 86_400
-    launch_s = [None if c.launch is None else c.launch * window for c in CATEGORIES]
-    rows = draw_rows(meta["n_impressions"], users, items, cfg["n_days"], start.weekday(),
-                     launch_s, np.random.default_rng(ss_rows))
-    ic = fit_intercepts(rows, cfg["click_rate"], cfg["cvr"], cfg["same_category_rate"],
-                        cfg["same_destination_rate"])
-    return users, items, ic, start, cfg["n_days"]
-
-
-def _draw_clicked(src, world, t0_s: int, category: str, min_conv: int, seed: int,
-                  chunk: int = 400_000) -> tuple[pd.DataFrame, np.ndarray]:
-    """Clicked same-world impressions of ``category`` at times >= ``t0_s`` (seconds
-    from the window start) until they hold ``min_conv`` conversions; with their
-    true P(conversion | click)."""
-    from samplegen.datasets import travel_sim as ts
-    from samplegen.datasets.travel_sim_model import (
-        _draw_aux,
-        _predictors,
-        draw,
-        draw_pool,
-        sigmoid,
-    )
-    from samplegen.datasets.travel_sim_world import CATEGORIES, HOUR_P, PLATFORM_P
-
-    users, items, ic, start, n_days = world
-    c = [k.name for k in CATEGORIES].index(category)
-    rng = np.random.default_rng(np.random.SeedSequence([src.meta["seed"], 15_021, seed, c]))
-    ids = (pd.CategoricalDtype(ts.user_ids(len(users))),
-           pd.CategoricalDtype(ts.item_ids(len(items))))
-    frames, oracle, conv = [], [], 0
-    day0 = t0_s // 86_400
-    while conv < min_conv:
-        t = (rng.integers(day0, n_days, chunk) * 86_400 + draw(HOUR_P, chunk, rng) * 3600
-             + rng.integers(0, 3600, chunk))
-        t = np.sort(t[t >= t0_s])
-        n = len(t)
-        cat = np.full(n, c, dtype=np.int8)
-        item = draw_pool(items.pools[c], n, rng)
-        user = draw_pool(users.pool, n, rng)
-        platform = np.where(rng.random(n) < 0.85, users.platform[user],
-                            draw(np.asarray(PLATFORM_P), n, rng)).astype(np.int8)
-        rows = _predictors(t, user, item, cat, platform, (t // 3600) % 24,
-                           (start.weekday() + t // 86_400) % 7, users, items)
-        p_click = sigmoid(ic.click + rows.eta_click)
-        p_conv = sigmoid(ic.conv + rows.eta_conv)
-        click = rng.random(n) < p_click
-        bought = click & (rng.random(n) < p_conv)
-        sc, sd = _draw_aux(rows, ic, bought, rng)
-        labels = {"click": click, "conversion": bought, "same_category_purchase": sc,
-                  "same_destination_purchase": sd}
-        frame = ts._frame(rows, users, items, start,
-                          {k: v.astype(np.int8) for k, v in labels.items()}, ids)
-        frames.append(frame[click])
-        oracle.append(p_conv[click])
-        conv += int(bought.sum())
-    return pd.concat(frames, ignore_index=True), np.concatenate(oracle).astype(np.float64)
-
-
-def _oracle_check(world, test: pd.DataFrame, test_oracle: pd.DataFrame) -> float:
-    """Max |recomputed - recorded| true pCVR on the source's test rows (0 = same world)."""
-    from samplegen.datasets import travel_sim as ts
-    from samplegen.datasets.travel_sim_model import _predictors, sigmoid
-    from samplegen.datasets.travel_sim_world import CATEGORIES, PLATFORMS
-
-    users, items, ic, start, _ = world
-    t = ((test["event_time"] - start).dt.total_seconds()).to_numpy(np.int64)
-    user = pd.Categorical(test["user_id"].astype(str), ts.user_ids(len(users))).codes
-    item = pd.Categorical(test["item_id"].astype(str), ts.item_ids(len(items))).codes
-    cat = pd.Categorical(test["item_category"], [k.name for k in CATEGORIES]).codes
-    plat = pd.Categorical(test["platform"], PLATFORMS).codes.astype(np.int8)
-    rows = _predictors(t, user, item, cat.astype(np.int8), plat, (t // 3600) % 24,
-                       (start.weekday() + t // 86_400) % 7, users, items)
-    got = sigmoid(ic.conv + rows.eta_conv)
-    return float(np.abs(got - test_oracle["p_conversion"].to_numpy()).max())
 
 
 # ------------------------------------------------------------------- measuring
@@ -179,27 +89,17 @@ def _measure(f, cache: _Encoded, truth: dict[str, np.ndarray]) -> dict[str, floa
     return out
 
 
-def t_interval(d: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean of paired differences and its two-sided t-interval over seeds."""
-    from scipy import stats
-
-    d = np.asarray(d, float)
-    d = d[~np.isnan(d)]
-    if len(d) < 2:
-        return (float(d.mean()) if len(d) else math.nan), math.nan, math.nan
-    half = stats.t.ppf(0.5 + level / 2, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d))
-    return float(d.mean()), float(d.mean() - half), float(d.mean() + half)
-
-
-def _cell(v: np.ndarray, base: np.ndarray | None) -> str:
+def _cell(v: np.ndarray, base: np.ndarray | None, level: bool = False) -> str:
     s = f"{np.nanmean(v):.4f} ± {np.nanstd(v, ddof=1):.4f}"
     if base is None:
         return s
-    mean, lo, hi = t_interval(v - base)
-    if np.allclose(v, base):
-        return s + " | Δ +0.0000 (same model)"
-    tag = "not resolved" if not lo > 0 and not hi < 0 else ("gain" if lo > 0 else "loss")
-    return s + f" | Δ {mean:+.4f} [{lo:+.4f}, {hi:+.4f}] {tag}"
+    if np.array_equal(v, base):
+        return s + " | Δ +0.0000 (the same models)"
+    lo, hi = paired_ci(v - base)
+    tag = verdict(lo, hi)
+    if level and tag != "not resolved":  # a level is right at 1.0: say which way it moved
+        tag = "higher" if tag == "gain" else "lower"
+    return s + f" | Δ {np.nanmean(v - base):+.4f} [{lo:+.4f}, {hi:+.4f}] {tag}"
 
 
 # ------------------------------------------------------------------------ main
@@ -227,23 +127,15 @@ def main(argv: list[str] | None = None) -> int:
     src = load_travel_sim(a.n)
     split = make_split(src)
     train, valid, test = (x.reset_index(drop=True) for x in split.frames(src))
-    test_oracle = split.oracle_frames(src)[2].reset_index(drop=True)
     schema = src.schema
-    world = _world(src)
-    drift = _oracle_check(world, test, test_oracle)
-    t0_s = int((test["event_time"].min() - pd.Timestamp(src.meta["config"]["start"]))
-               .total_seconds())
+    inst = Instrument.build(src, split, TARGETS, min_test_conversions=a.test_conv)
     frames = {"valid": valid[valid["click"] == 1], "test": test}
-    truth, enlarged = {}, {}
-    for k, name in enumerate(TARGETS):
-        own = (test["item_category"] == name) & (test["click"] == 1)
-        drawn, p_true = _draw_clicked(src, world, t0_s, name, a.test_conv, seed=k)
-        rows = pd.concat([test[own], drawn], ignore_index=True)
-        frames[name] = schema.coerce(rows[[c for c in schema.names if c in rows.columns]])
-        truth[name] = np.concatenate([
-            test_oracle.loc[own.to_numpy(), "p_conversion"].to_numpy(np.float64), p_true])
-        enlarged[name] = (int(own.sum()), int(test.loc[own, "conversion"].sum()), len(drawn),
-                          int(drawn["conversion"].sum()))
+    cat = inst.target_test[schema.category].astype(str)
+    truth = {}
+    for name in TARGETS:
+        frames[name] = inst.target_test[(cat == name).to_numpy()]
+        truth[name] = inst.target_oracle.loc[(cat == name).to_numpy(), "p_conversion"].to_numpy(
+            np.float64)
     cache = _Encoded(frames)
     cands = src.extras["global_candidates"]
     cands = cands[cands["event_time"] <= train["event_time"].max()]
@@ -290,12 +182,12 @@ def main(argv: list[str] | None = None) -> int:
               f"combination {res['best combination (validation)'][-1]['picked']}",
               file=sys.stderr, flush=True)
 
-    _print(a, res, enlarged, drift, route_share, setup_s, time.perf_counter() - t_start,
-           len(glob))
+    _print(a, res, inst.protocol["counts"], route_share, setup_s,
+           time.perf_counter() - t_start, len(glob))
     return 0
 
 
-def _print(a, res, enlarged, drift, route_share, setup_s, total_s, n_glob) -> None:
+def _print(a, res, enlarged, route_share, setup_s, total_s, n_glob) -> None:
     cols = [*(f"{t} cvr_auc@click-space" for t in TARGETS), *(f"{t} level" for t in TARGETS),
             "global cvr_auc@click-space", "global ctcvr_auc"]
     heads = {f"{t} cvr_auc@click-space": f"{t}: CVR AUC click-space (enlarged test)"
@@ -307,11 +199,11 @@ def _print(a, res, enlarged, drift, route_share, setup_s, total_s, n_glob) -> No
           f"{a.seeds} seeds; ESMM emb 16, towers [64, 32], Adam lr 2e-3, batch "
           f"{a.batch_size}, {a.epochs} epochs (early stopping on validation), non-clicks kept "
           f"at {a.neg_rate}; one torch thread.")
-    for t, (own, own_c, drawn, drawn_c) in enlarged.items():
-        print(f"enlarged test {t}: {own:,} clicked test rows of the split ({own_c} conversions)"
-              f" + {drawn:,} same-world clicked draws in the test window ({drawn_c} conversions)")
-    print(f"same world check: max |recomputed - recorded| true pCVR on the test rows = "
-          f"{drift:.2e}; global-conversion rows (training window, labels mode): {n_glob:,}")
+    for t, c in enlarged.items():
+        print(f"enlarged test {t}: {c['split_test_clicks']:,} clicked test rows of the split "
+              f"({c['split_test_conversions']} conversions) + {c['drawn_clicks']:,} same-world "
+              f"clicked draws in the test window ({c['drawn_conversions']} conversions)")
+    print(f"global-conversion rows (training window, labels mode): {n_glob:,}")
     if route_share:
         print(f"route: share of training batches without a positive (negative branch) = "
               f"{np.mean(route_share):.3f} (mean over runs)")
@@ -329,7 +221,8 @@ def _print(a, res, enlarged, drift, route_share, setup_s, total_s, n_glob) -> No
         print(f"## {heads[c]}")
         for arm, runs in res.items():
             v = np.array([r[c] for r in runs])
-            print(f"  {arm:<32} {_cell(v, None if arm == 'real-only' else base[c])}")
+            print(f"  {arm:<32} "
+                  f"{_cell(v, None if arm == 'real-only' else base[c], 'level' in c)}")
         print()
 
 

@@ -216,9 +216,10 @@ def _run(src: Any, sets: list[Path], *, seeds: int, targets: str | None,
         choice = _choose_rank_alpha(src, split, tlist, opts, tc, seeds)
         opts.rank_alpha = choice.alpha
     result = run_experiment(src, split, {k: str(v) for k, v in names.items()}, seeds=seeds,
-                          targets=tlist, global_rows=global_conversions, global_mode=global_mode,
-                          global_weight=global_weight, synthetic_weight=synthetic_weight,
-                          options=opts, train_config=tc, progress=progress)
+                            targets=tlist, global_rows=global_conversions,
+                            global_mode=global_mode, global_weight=global_weight,
+                            synthetic_weight=synthetic_weight, options=opts, train_config=tc,
+                            progress=progress)
     if choice is not None:
         result.config["rank_alpha_selection"] = choice.to_dict()
     return result
