@@ -82,8 +82,9 @@ def register(app: typer.Typer) -> None:
                                  "validation split from 0, 0.1, 0.3, 1 (real-only, up to 3 "
                                  "seeds; metrics.json records the grid and the choice).")] = "0",
         route: Annotated[bool, typer.Option(
-            "--route", help="Fliggy dynamic route: two CVR branches, batches without a "
-                            "positive train only the other one.")] = False,
+            "--route/--no-route", help="Fliggy dynamic route: two CVR branches, batches "
+                                       "without a positive train only the other one (the "
+                                       "default: README, 'ESMM variants').")] = True,
         nise: Annotated[bool, typer.Option("--nise", help="NISE pseudo-labels.")] = False,
         threads: Annotated[int, typer.Option("--threads", help="torch CPU threads.")] = 1,
         valid_frac: Annotated[float, typer.Option("--valid-frac")] = 0.1,

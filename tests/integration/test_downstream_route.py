@@ -104,3 +104,14 @@ def test_bad_rank_alpha_exits_2(value: str, capsys) -> None:
                "--rank-alpha", value])
     err = capsys.readouterr().err
     assert rc == 2 and "--rank-alpha" in err and "auto" in err
+
+
+@pytest.mark.parametrize("flags,expected", [([], True), (["--no-route"], False)])
+def test_validate_routes_by_default(tmp_path: Path, capsys, flags: list[str],
+                                    expected: bool) -> None:
+    rc = main(["validate", "travel-sim", "--n-impressions", "20000", "--global-conversions",
+               "--seeds", "1", "--epochs", "1", "--out", str(tmp_path), "--json", *flags])
+    assert rc == 0, capsys.readouterr().out
+    doc = json.loads((tmp_path / "metrics.json").read_text())
+    assert doc["config"]["options"]["route"] is expected
+    assert "rank_alpha_selection" not in doc["config"]  # only with --rank-alpha auto
