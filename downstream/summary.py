@@ -11,7 +11,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["summarize", "paired_test", "paired_ci", "verdict"]
+__all__ = ["summarize", "paired_test", "paired_ci", "verdict", "ceiling_shares", "CEILINGS"]
+
+#: the real-data ceiling arms of a travel-sim experiment (see downstream.ruler)
+CEILINGS = ("+fresh-positives", "+fresh-impressions")
 
 
 def paired_test(a: np.ndarray, b: np.ndarray, test: str = "ttest") -> float:
@@ -109,3 +112,17 @@ def _nanmean(x: np.ndarray) -> float:
 def _nanstd(x: np.ndarray) -> float:
     x = x[~np.isnan(x)]
     return float(x.std(ddof=1)) if len(x) > 1 else (0.0 if len(x) == 1 else math.nan)
+
+
+def ceiling_shares(summary: pd.DataFrame, metric: str) -> dict[str, dict[str, float]]:
+    """Per non-ceiling arm: its delta on ``metric`` as a share of each ceiling arm's delta
+    (NaN when the ceiling's own delta is not resolved: a share of noise means nothing)."""
+    part = summary[summary["metric"] == metric].set_index("arm")
+    ceil = {c: part.loc[c] for c in CEILINGS if c in part.index}
+    out: dict[str, dict[str, float]] = {}
+    for arm, r in part.iterrows():
+        if arm in ceil or pd.isna(r["delta"]) or not ceil:
+            continue
+        out[str(arm)] = {c: (float(r["delta"] / cr["delta"]) if cr["resolved"] == "gain"
+                             else math.nan) for c, cr in ceil.items()}
+    return out

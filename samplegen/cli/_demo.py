@@ -23,10 +23,6 @@ from samplegen.errors import UsageError
 
 log = logging.getLogger(__name__)
 
-#: a per-category AUC needs enough positives to mean something
-MIN_TEST_CONVERSIONS = 30
-
-
 @dataclass
 class DemoConfig:
     """Sizes of the demo; ``quick()`` is the 3-minute smoke version."""
@@ -34,8 +30,9 @@ class DemoConfig:
     n_impressions: int | None = None  # travel-sim default size
     n_synthetic: int = 40  # per method, split over the demo targets (LLM-bound on CPU)
     n_targets: int = 2  # the cold-start categories with the fewest training conversions
-    seeds: int = 3
+    seeds: int = 10  # per-target differences of ~0.01 need them (seed spread ~0.01-0.02)
     epochs: int = 3
+    test_conversions: int = 1000  # per target, from same-world draws in the test window
     neg_rate: float = 0.05
     llm_generator: str = "llm-fewshot"
     llm_model: str = "smollm2"
@@ -47,8 +44,8 @@ class DemoConfig:
     @classmethod
     def quick(cls) -> DemoConfig:
         # 5 exemplars (one per cluster) instead of SampleLLM's 5 x 2: half the prompt to attend to
-        return cls(n_impressions=1_000_000, n_synthetic=16, seeds=2, epochs=2, neg_rate=0.05,
-                   llm_params={"per_cluster": 1})
+        return cls(n_impressions=1_000_000, n_synthetic=16, seeds=3, epochs=2, neg_rate=0.05,
+                   test_conversions=300, llm_params={"per_cluster": 1})
 
 
 @dataclass
@@ -76,7 +73,7 @@ def run_demo(out: Path, cfg: DemoConfig, console: Any) -> pd.DataFrame:
     kw = {} if cfg.n_impressions is None else {"n_impressions": cfg.n_impressions}
     src = load_source("travel-sim", **kw)
     split = make_split(src)
-    train, _, test = split.frames(src)
+    train, _, _ = split.frames(src)
     sparsity = sparse_categories(train, src.schema)
     targets = demo_targets(sparsity, cfg.n_targets)
     console.print(f"{len(src.table):,} impressions; click rate {src.table[src.schema.click].mean():.4f}; "
@@ -109,18 +106,12 @@ def run_demo(out: Path, cfg: DemoConfig, console: Any) -> pd.DataFrame:
     console.rule("[bold]4. quality report")
     report = _report(src, split, runs, targets, cfg, out)
 
-    measured = _measurable(test, src.schema, targets)
-    if measured:
-        console.print(f"per-category AUC summarised over categories with >= "
-                      f"{MIN_TEST_CONVERSIONS} test conversions: {', '.join(measured)}")
-    else:
-        measured = list(targets)
-        console.print(f"[yellow]no target category has >= {MIN_TEST_CONVERSIONS} test "
-                      "conversions at this size: its per-category AUC is noisy[/]")
-    table = summary_table(runs, metrics, report, measured)
+    table = summary_table(runs, metrics, report, targets)
     (out / "summary.json").write_text(json.dumps({
         "table": table.replace({np.nan: None}).to_dict(orient="records"),
-        "targets": targets, "measured_categories": measured, "seconds": round(time.perf_counter() - t_start, 1),
+        "targets": targets, "protocol": metrics.get("protocol"),
+        "instrument": {k: v for k, v in metrics["config"].get("instrument", {}).items()
+                       if k != "truth"}, "seconds": round(time.perf_counter() - t_start, 1),
         "config": cfg.__dict__,
     }, indent=2, default=str))
     return table
@@ -138,21 +129,21 @@ def demo_targets(sparsity: Any, k: int) -> list[str]:
     return order[:k]
 
 
-def _measurable(test: pd.DataFrame, schema: Any, targets: list[str]) -> list[str]:
-    """Targets with at least MIN_TEST_CONVERSIONS conversions in the (real) test rows."""
-    conv = test.groupby(test[schema.category].astype(str), observed=True)[schema.conversion].sum()
-    return [t for t in targets if conv.get(t, 0) >= MIN_TEST_CONVERSIONS]
-
-
 def _validate(src: Source, split: Any, runs: dict[str, MethodRun], targets: list[str],
               cfg: DemoConfig, out: Path) -> dict[str, Any]:
-    from downstream.experiment import run_experiment
+    from downstream.experiment import load_synthetic, run_experiment
     from downstream.fit import ModelOptions
+    from downstream.ruler import Instrument, largest_set_rows
     from downstream.trainer import TrainConfig
 
+    sets = {k: load_synthetic(r.out, src.schema, k) for k, r in runs.items()}
+    instrument = Instrument.build(src, split, targets, min_test_conversions=cfg.test_conversions,
+                                  fresh_positives=largest_set_rows(sets, src.schema.category,
+                                                                   targets))
     result = run_experiment(src, split, {k: r.out for k, r in runs.items()}, seeds=cfg.seeds,
                             targets=targets, options=ModelOptions(neg_rate=cfg.neg_rate),
-                            train_config=TrainConfig(epochs=cfg.epochs), progress=True)
+                            train_config=TrainConfig(epochs=cfg.epochs), progress=True,
+                            instrument=instrument)
     path = result.save(out / "validate" / "metrics.json")
     return json.loads(path.read_text())
 
@@ -170,46 +161,78 @@ def _report(src: Source, split: Any, runs: dict[str, MethodRun], targets: list[s
     return {"json": json_path, "html": html_path, "data": rep.to_dict()}
 
 
+#: the demo table's columns (see ``samplegen demo``'s footnote)
+TARGETS_AUC = "cvr_auc@click-space[targets]"
+
+
 def summary_table(runs: dict[str, MethodRun], metrics: dict[str, Any], report: dict[str, Any],
                   targets: list[str]) -> pd.DataFrame:
-    """One row per method: rows/s, per-category CVR AUC delta (click-space), gap closed, DCR."""
-    per_seed = _per_seed_category_delta(metrics, targets)
+    """One row per arm: rows/s, truth lift, level per target, per-target ranking delta with its
+    CI and share of the fresh-real ceilings, global click-space CVR and CTCVR AUC deltas."""
+    from downstream.summary import ceiling_shares
+
     summ = pd.DataFrame(metrics["summary"])
+    inst = metrics["config"].get("instrument", {})
+    ranking = TARGETS_AUC if len(targets) > 1 else f"cvr_auc@click-space[cat={targets[0]}]"
+    shares = ceiling_shares(summ, ranking)
     rows = []
-    for name, run in runs.items():
-        arm = f"+{name}"
-        d = per_seed.get(arm, np.array([]))
-        gap = summ[(summ["arm"] == arm) & (summ["metric"] == "cvr_auc@click-space")]
-        rows.append({
-            "method": name,
-            "rows/s": run.rows_per_s,
-            "rows": run.rows,
-            "cat. CVR AUC Δ": float(np.mean(d)) if len(d) else math.nan,
-            "± std": float(np.std(d, ddof=1)) if len(d) > 1 else math.nan,
-            "gap closed": float(gap["gap_closed"].iloc[0]) if len(gap) else math.nan,
-            "DCR": _dcr(report.get("data", {}), name),
-        })
-    return pd.DataFrame(rows)
+    for arm in metrics["arms"]:
+        name = arm.removeprefix("+")
+        run = runs.get(name)
+        rec: dict[str, Any] = {"arm": arm, "rows/s": _rate(run)}
+        rec["truth lift (structural)"] = _truth(inst.get("truth", {}).get(name))
+        rec["level pred/true"] = ", ".join(
+            f"{t} {_cell(summ, arm, f'cvr_level@click-space[cat={t}]', 'mean', '.2f')}"
+            for t in targets)
+        rec["targets CVR AUC Δ [95% CI]"] = _delta(summ, arm, ranking)
+        rec["share of ceilings"] = ", ".join(
+            f"{c.removeprefix('+fresh-')} {_pct(v)}" for c, v in shares.get(arm, {}).items())
+        rec["CVR AUC Δ (click-space)"] = _delta(summ, arm, "cvr_auc@click-space")
+        rec["CTCVR AUC Δ"] = _delta(summ, arm, "ctcvr_auc")
+        rec["DCR"] = _fmt_num(_dcr(report.get("data", {}), name), ".2f") if run else ""
+        rows.append(rec)
+    for ref in ("real training positives", "real test positives", "real test clicks"):
+        rows.append({"arm": f"({ref})", "truth lift (structural)":
+                     _truth(inst.get("truth", {}).get(ref))})
+    return pd.DataFrame(rows).fillna("")
 
 
-def _per_seed_category_delta(metrics: dict[str, Any], targets: list[str]) -> dict[str, np.ndarray]:
-    """Per arm and seed: mean over target categories of (arm - real-only) click-space CVR AUC."""
-    names = [f"cvr_auc@click-space[cat={t}]" for t in targets]
-    by = {}
-    for r in metrics["runs"]:
-        vals = [r["metrics"].get(n, {}).get("value") for n in names]
-        by[(r["arm"], r["seed"])] = np.array([np.nan if v is None else v for v in vals], float)
-    out: dict[str, np.ndarray] = {}
-    for (arm, seed), v in by.items():
-        if arm == "real-only":
-            continue
-        base = by.get(("real-only", seed))
-        if base is None:
-            continue
-        out.setdefault(arm, [])  # type: ignore[arg-type]
-        diff = v - base
-        out[arm].append(float(np.nanmean(diff)) if np.isfinite(diff).any() else math.nan)  # type: ignore[union-attr]
-    return {k: np.asarray(v, float) for k, v in out.items()}
+def _rate(run: MethodRun | None) -> str:
+    return "" if run is None else f"{run.rows_per_s:,.2f}"
+
+
+def _fmt_num(v: Any, spec: str) -> str:
+    return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
+
+
+def _pct(v: float) -> str:
+    return "n/a" if math.isnan(v) else f"{v:.0%}"
+
+
+def _cell(summ: pd.DataFrame, arm: str, metric: str, col: str, spec: str) -> str:
+    r = summ[(summ["arm"] == arm) & (summ["metric"] == metric)]
+    return _fmt_num(r[col].iloc[0] if len(r) else None, spec)
+
+
+def _delta(summ: pd.DataFrame, arm: str, metric: str) -> str:
+    """``+0.0123 [+0.0010, +0.0250]``, or ``not resolved (+0.0040 [-0.0010, +0.0090])``."""
+    r = summ[(summ["arm"] == arm) & (summ["metric"] == metric)]
+    if arm == "real-only" or r.empty or pd.isna(r["delta"].iloc[0]):
+        return ""
+    r = r.iloc[0]
+    txt = f"{r['delta']:+.4f} [{r['ci_low']:+.4f}, {r['ci_high']:+.4f}]"
+    return txt if r["resolved"] in ("gain", "loss") else f"not resolved ({txt})"
+
+
+def _truth(recs: list[dict[str, Any]] | None) -> str:
+    """Mean over targets of truth lift (structural), e.g. ``0.59 (0.79)``."""
+    if not recs:
+        return ""
+    lift = [r["lift"] for r in recs if r.get("lift") is not None]
+    struct = [r["structural_lift"] for r in recs if r.get("structural_lift") is not None]
+    if not lift:
+        return "n/a"
+    return f"{np.mean(lift):.2f} ({np.mean(struct):.2f})"
 
 
 def _dcr(report: dict[str, Any], name: str) -> float:

@@ -53,7 +53,17 @@ def register(app: typer.Typer) -> None:
         synthetic: Annotated[list[Path] | None, typer.Option(
             "--synthetic", help="Run directory (or Parquet/CSV) of synthetic rows; several "
                                 "may follow one flag: --synthetic A B.")] = None,
-        seeds: Annotated[int, typer.Option("--seeds", help="Training seeds per arm.")] = 5,
+        seeds: Annotated[int | None, typer.Option(
+            "--seeds", help="Training seeds per arm (default: 10 on travel-sim, where "
+                            "per-target differences of 0.01 need them; 5 elsewhere).")] = None,
+        fresh_real: Annotated[bool, typer.Option(
+            "--fresh-real", help="travel-sim: add the real-data ceilings +fresh-positives and "
+                                 "+fresh-impressions (same-world draws in the training "
+                                 "window).")] = False,
+        test_conversions: Annotated[int, typer.Option(
+            "--test-conversions", help="travel-sim: enlarge each target's test with "
+                                       "same-world draws to this many conversions (0: the "
+                                       "split's test only).")] = 1000,
         out: Annotated[Path | None, typer.Option(
             "--out", help="Folder for metrics.json (default: the first synthetic run "
                           "directory, else ./samplegen-validate).")] = None,
@@ -110,13 +120,15 @@ def register(app: typer.Typer) -> None:
                 raise UsageError(f"unexpected argument {extra!r}. Fix: see 'samplegen "
                                  "validate --help'.")
             sets.append(Path(extra))
-        if seeds < 1:
-            raise UsageError(f"--seeds {seeds}: need at least 1 seed (5 recommended).")
+        if seeds is not None and seeds < 1:
+            raise UsageError(f"--seeds {seeds}: need at least 1 seed (10 recommended).")
+        if test_conversions < 0:
+            raise UsageError(f"--test-conversions {test_conversions} must be >= 0.")
         if epochs < 1:
             raise UsageError(f"--epochs {epochs} must be >= 1.")
-        if not sets and not global_conversions:
-            raise UsageError("nothing to compare. Fix: pass --synthetic DIR and/or "
-                             "--global-conversions.")
+        if not sets and not global_conversions and not fresh_real:
+            raise UsageError("nothing to compare. Fix: pass --synthetic DIR, "
+                             "--global-conversions and/or --fresh-real (travel-sim).")
         for p in sets:
             if not p.exists():
                 raise UsageError(f"synthetic set {str(p)!r} does not exist. Fix: pass a run "
@@ -133,7 +145,14 @@ def register(app: typer.Typer) -> None:
         if src.schema.conversion is None:
             raise UsageError(f"source {src.name!r} has no conversion column. Fix: name it with "
                              "--conversion COL.")
-        result = _run(src, sets, seeds=seeds, targets=targets, global_conversions=global_conversions,
+        sim = is_simulator(src)
+        if fresh_real and not sim:
+            raise UsageError(f"--fresh-real needs a simulator (travel-sim): {src.name!r} has no "
+                             "world to draw fresh real rows from. Fix: drop --fresh-real.")
+        if seeds is None:
+            seeds = 10 if sim else 5
+        ruler = {"test_conversions": test_conversions if sim else 0, "fresh_real": fresh_real}
+        result = _run(src, sets, ruler=ruler, seeds=seeds, targets=targets, global_conversions=global_conversions,
                       global_mode=global_mode, global_weight=global_weight,
                       synthetic_weight=synthetic_weight, epochs=epochs, batch_size=batch_size,
                       lr=lr, rate=rate, aux=aux, rank_alpha=_rank_alpha(rank_alpha),
@@ -146,6 +165,7 @@ def register(app: typer.Typer) -> None:
             print_json(result.to_dict() | {"metrics_path": str(path)})
             return
         _print_table(result, src.oracle is not None)
+        _print_ruler(result)
         _print_rank_choice(result.config.get("rank_alpha_selection"))
         _print_integrity(result)
         from samplegen.cli import console
@@ -189,7 +209,13 @@ def _print_rank_choice(sel: dict[str, Any] | None) -> None:
                   highlight=False)
 
 
-def _run(src: Any, sets: list[Path], *, seeds: int, targets: str | None,
+def is_simulator(src: Any) -> bool:
+    """Whether ``src`` is travel-sim (a world to draw from and a truth to score)."""
+    return str((src.meta or {}).get("name", "")).startswith("travel-sim") \
+        and "intercepts" in (src.meta or {})
+
+
+def _run(src: Any, sets: list[Path], *, ruler: dict[str, Any], seeds: int, targets: str | None,
          global_conversions: bool, global_mode: str, global_weight: float,
          synthetic_weight: float, epochs: int, batch_size: int, lr: float, rate: float | None,
          aux: bool, rank_alpha: float | None, nise: bool, threads: int, valid_frac: float,
@@ -216,11 +242,15 @@ def _run(src: Any, sets: list[Path], *, seeds: int, targets: str | None,
     if rank_alpha is None:
         choice = _choose_rank_alpha(src, split, tlist, opts, tc, seeds)
         opts.rank_alpha = choice.alpha
+    instrument = None
+    if ruler["test_conversions"] or ruler["fresh_real"]:
+        instrument = _instrument(src, split, names, tlist, ruler)
+        tlist = instrument.targets
     result = run_experiment(src, split, {k: str(v) for k, v in names.items()}, seeds=seeds,
                             targets=tlist, global_rows=global_conversions,
                             global_mode=global_mode, global_weight=global_weight,
                             synthetic_weight=synthetic_weight, options=opts, train_config=tc,
-                            progress=progress)
+                            progress=progress, instrument=instrument)
     if choice is not None:
         result.config["rank_alpha_selection"] = choice.to_dict()
     return result
@@ -243,6 +273,26 @@ def _choose_rank_alpha(src: Any, split: Any, targets: list[str] | None, opts: An
                              targets=tl, options=opts, train_config=tc)
 
 
+def _instrument(src: Any, split: Any, names: dict[str, Path], targets: list[str] | None,
+                ruler: dict[str, Any]) -> Any:
+    """travel-sim's enlarged per-target test and (with --fresh-real) its ceilings."""
+    from downstream.experiment import load_synthetic
+    from downstream.ruler import Instrument, largest_set_rows
+    from samplegen.split import sparse_categories
+
+    if not targets:
+        rep = sparse_categories(split.frames(src)[0], src.schema)
+        targets = list(dict.fromkeys([*rep.cold_start, *rep.sparse]))
+    fresh = None
+    if ruler["fresh_real"]:
+        sets = {k: load_synthetic(str(v), src.schema, k) for k, v in names.items()}
+        fresh = largest_set_rows(sets, src.schema.category, targets) if sets else 20
+        if isinstance(fresh, dict) and not any(fresh.values()):
+            fresh = 20
+    return Instrument.build(src, split, targets, min_test_conversions=ruler["test_conversions"],
+                            fresh_positives=fresh)
+
+
 def _fmt(v: float, spec: str = ".4f", signed: bool = False) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"
@@ -251,15 +301,25 @@ def _fmt(v: float, spec: str = ".4f", signed: bool = False) -> str:
 
 def _label(metric: str) -> str:
     """Short display name; the protocol stays visible (click-space / entire-space)."""
-    base, _, cat = metric.partition("[cat=")
+    base, _, cat = metric.partition("[")
     names = {"ctr_auc": "CTR AUC", "cvr_auc@click-space": "CVR AUC click-space",
              "cvr_auc@entire-space": "CVR AUC entire-space", "ctcvr_auc": "CTCVR AUC",
              "ctcvr_logloss": "CTCVR LogLoss", "ctr_calibration": "CTR calib. (corr.)",
              "ctcvr_gauc": "CTCVR GAUC by user"}
     if cat:
+        what = cat.removeprefix("cat=").rstrip("]")
         space = "click-space" if "click-space" in base else "entire-space"
-        return f"CVR AUC {cat.rstrip(']')} ({space})"
+        kind = "level pred/true" if base.startswith("cvr_level") else f"CVR AUC {space}"
+        return f"{kind}: {what}"
     return names.get(metric, metric)
+
+
+def fmt_delta(r: Any) -> str:
+    """``+0.0123 [-0.0010, +0.0250]`` (the paired 95% CI), or '' for the baseline."""
+    if r.get("arm") == "real-only" or r.get("delta") is None:
+        return ""
+    return (f"{_fmt(r['delta'], signed=True)} [{_fmt(r['ci_low'], signed=True)}, "
+            f"{_fmt(r['ci_high'], signed=True)}]")
 
 
 def _print_integrity(result: Any) -> None:
@@ -286,26 +346,56 @@ def _print_table(result: Any, has_oracle: bool) -> None:
     from samplegen.cli import console
 
     s = result.summary
-    cats = [m for m in dict.fromkeys(s["metric"]) if "[cat=" in m]
-    cats = [m for m in cats if s[s["metric"] == m]["mean"].notna().any()]
+    per = [m for m in dict.fromkeys(s["metric"]) if "[" in m and "entire-space" not in m]
+    per = [m for m in per if s[s["metric"] == m]["mean"].notna().any()]
     t = Table(title=f"ESMM validation: {len(result.seeds)} seed(s); test = real rows; "
-                    "p = paired t-test vs real-only", title_justify="left")
-    t.add_column("metric")
-    t.add_column("arm")
-    t.add_column("mean ± std", justify="right")
-    t.add_column("Δ (p)", justify="right")
+                    "Δ = paired difference to real-only [95% CI]; a CI that covers 0 is "
+                    "'not resolved'", title_justify="left")
+    for col, just in (("metric", "left"), ("arm", "left"), ("mean ± std", "right"),
+                      ("Δ [95% CI]", "right"), ("verdict", "left")):
+        t.add_column(col, justify=just)  # type: ignore[arg-type]
     if has_oracle:
         t.add_column("oracle", justify="right")
-        t.add_column("gap", justify="right")
-    for m in MAIN_METRICS + cats:
+    for m in MAIN_METRICS + per:
         part = s[s["metric"] == m]
         for i, (_, r) in enumerate(part.iterrows()):
-            delta = "" if r["arm"] == "real-only" else \
-                f"{_fmt(r['delta'], signed=True)} ({_fmt(r['p_value'], '.2f')})"
             row = [_label(m) if i == 0 else "", str(r["arm"]),
-                   f"{_fmt(r['mean'])} ± {_fmt(r['std'])}", delta]
+                   f"{_fmt(r['mean'])} ± {_fmt(r['std'])}", fmt_delta(r),
+                   str(r.get("resolved") or "")]
             if has_oracle:
-                row += [_fmt(r["oracle"]) if i == 0 else "",
-                        "" if r["arm"] == "real-only" else _fmt(r["gap_closed"], ".0%")]
+                row.append(_fmt(r["oracle"]) if i == 0 else "")
             t.add_row(*row, end_section=i == len(part) - 1)
     console.print(t)
+
+
+def _print_ruler(result: Any) -> None:
+    """travel-sim: where the per-target test came from, truth lift, share of the ceilings."""
+    from rich.table import Table
+
+    from downstream.summary import ceiling_shares
+    from samplegen.cli import console
+
+    inst = result.config.get("instrument")
+    if not inst:
+        return
+    for t, c in (inst.get("counts") or {}).items():
+        console.print(f"per-target test {t}: {c['split_test_conversions']} split + "
+                      f"{c['drawn_conversions']} same-world conversions "
+                      f"({c['split_test_clicks'] + c['drawn_clicks']:,} clicked rows)",
+                      highlight=False)
+    tt = Table(title="truth lift (mean true pCVR / that of the targets' real test clicks; "
+                     "structural = without user/item random effects)", title_justify="left")
+    for col in ("rows", "target", "n", "outside", "lift", "structural"):
+        tt.add_column(col, justify="left" if col in ("rows", "target") else "right")
+    for name, recs in inst.get("truth", {}).items():
+        for i, r in enumerate(recs):
+            tt.add_row(name if i == 0 else "", r["target"], str(r["rows"]), str(r["outside"]),
+                       _fmt(r["lift"], ".2f"), _fmt(r["structural_lift"], ".2f"))
+    console.print(tt)
+    metric = next((m for m in ("cvr_auc@click-space[targets]",) if m in set(result.summary
+                   ["metric"])), None) or next((m for m in result.summary["metric"]
+                                                if m.startswith("cvr_auc@click-space[cat=")), None)
+    shares = ceiling_shares(result.summary, metric) if metric else {}
+    for arm, rec in shares.items():
+        console.print(f"{arm}: {_label(metric)} Δ as a share of the ceilings: " + "; ".join(
+            f"{k} {_fmt(v, '.0%')}" for k, v in rec.items()), highlight=False)

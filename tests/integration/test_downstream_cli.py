@@ -89,3 +89,54 @@ def test_validate_end_to_end_writes_tagged_metrics(tmp_path: Path, capsys, sim) 
             assert r["protocol"] in ("click-space", "entire-space")
         if r["metric"] == "ctr_auc":  # travel-sim has an oracle (CTCVR may lack test positives)
             assert r["oracle"] is not None
+
+
+@pytest.mark.slow
+def test_validate_fresh_real_writes_the_ruler(tmp_path: Path, capsys) -> None:
+    """travel-sim: truth lift of each set, level of each arm, >= 1,000 test conversions per
+    target, 10 seeds by default, the two ceilings and each set's share of them."""
+    from samplegen.datasets.travel_sim import load_travel_sim
+    from samplegen.split import make_split
+
+    targets = ["theme park", "ski trip"]
+    src = load_travel_sim(30_000)
+    train, _, _ = make_split(src).frames(src)
+    pos = train[train["conversion"] == 1].head(6).copy()
+    pos["item_category"] = [targets[i % 2] for i in range(len(pos))]
+    run = _run_dir(tmp_path / "r", pos, src.schema)
+    rc = main(["validate", "travel-sim", "--n-impressions", "30000", "--synthetic", str(run),
+               "--fresh-real", "--epochs", "1", "--batch-size", "8192", "--json",
+               "--targets", ",".join(targets), "--out", str(tmp_path / "v")])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["seeds"]) == 10
+    assert out["arms"] == ["real-only", "+r", "+fresh-positives", "+fresh-impressions"]
+    inst = out["config"]["instrument"]
+    for t in targets:
+        c = inst["counts"][t]
+        assert c["split_test_conversions"] + c["drawn_conversions"] >= 1000
+        assert inst["ceilings"]["counts"][t]["positives"] == 3
+    truth = {r["target"]: r for r in inst["truth"]["r"]}
+    assert set(truth) == set(targets) and all(truth[t]["rows"] == 3 for t in targets)
+    assert {r["target"]: r["lift"] for r in inst["truth"]["real test clicks"]} == \
+        {t: 1.0 for t in targets}
+    summ = pd.DataFrame(out["summary"])
+    for arm in out["arms"]:
+        for t in targets:
+            rec = summ[(summ["arm"] == arm) & (summ["metric"] == f"cvr_level@click-space[cat={t}]")]
+            assert len(rec) == 1 and rec["mean"].iloc[0] > 0
+    per = summ[summ["metric"] == "cvr_auc@click-space[targets]"].set_index("arm")
+    assert set(per.loc["+r", ["ci_low", "ci_high"]].index) == {"ci_low", "ci_high"}
+    assert per.loc["+r", "resolved"] in ("gain", "loss", "not resolved")
+    runs = [r for r in out["runs"] if r["arm"] == "+r"]
+    rec = runs[0]["metrics"]["cvr_auc@click-space[cat=theme park]"]
+    assert rec["test"] == "enlarged" and rec["positives"] >= 1000
+
+
+def test_fresh_real_needs_a_simulator(tmp_path: Path, capsys) -> None:
+    df = pd.DataFrame({"user": ["a", "b"] * 20, "price": range(40), "click": [0, 1] * 20,
+                       "conversion": [0, 1] * 20})
+    df.to_csv(tmp_path / "t.csv", index=False)
+    rc = main(["validate", str(tmp_path / "t.csv"), "--fresh-real", "--seeds", "1"])
+    assert rc == 2
+    assert "simulator" in capsys.readouterr().err
