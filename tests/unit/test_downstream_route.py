@@ -111,3 +111,16 @@ def test_routed_checkpoint_round_trip(tmp_path) -> None:
     again.load_state_dict(state)  # strict: both branches are saved
     again.eval()
     assert torch.equal(again(POS)["p_cvr"], model(POS)["p_cvr"])
+
+
+def test_ddp_refuses_the_route() -> None:
+    import pandas as pd
+
+    from downstream.ddp import train_distributed
+    from downstream.fit import ModelOptions
+    from samplegen.errors import UsageError
+    from tests.downstream_toy import toy_source
+
+    src = toy_source(50)
+    with pytest.raises(UsageError, match="single-process"):
+        train_distributed(pd.DataFrame(src.table), src.schema, options=ModelOptions(route=True))
