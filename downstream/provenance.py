@@ -42,6 +42,6 @@ def check_synthetic_provenance(run_dir: str | Path | None, source: Source, split
         out["provenance"] = {"status": "unknown", "detail": "a table, not a run directory"}
     if synthetic is not None:
         test = source.table.iloc[split.test]
-        out["contamination"] = contamination(synthetic, test, source.schema,
-                                             threshold=threshold).to_dict()
+        out["contamination"] = contamination(synthetic, test, source.schema, threshold=threshold,
+                                             train=source.table.iloc[split.train]).to_dict()
     return out

@@ -1,8 +1,9 @@
 """One exception tree for samplegen, evaluators and downstream.
 
 Every message says what is wrong, where (column, row) and what to do next.
-The CLI maps :class:`UsageError` (and subclasses) to exit code 2 and anything
-else to exit code 1.
+The CLI maps :class:`UsageError` (and subclasses) to exit code 2,
+:class:`IncompleteError` to 3, :class:`Interrupted` to 128 + the signal number
+(130 SIGINT, 143 SIGTERM) and anything else to 1 (see ``samplegen.cli.main``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ __all__ = [
     "BackendError",
     "RunDirError",
     "LeakageError",
+    "IncompleteError",
+    "Interrupted",
     "Problem",
 ]
 
@@ -76,3 +79,21 @@ class RunDirError(UsageError):
 
 class LeakageError(UsageError):
     """An evaluation would be contaminated (split overlap, test leakage)."""
+
+
+class IncompleteError(SamplegenError):
+    """A short run (fewer rows than asked), or an empty/unfinished set given to be scored
+    (CLI exit 3)."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived; ``signum`` says which (CLI exit 128 + signum).
+
+    A KeyboardInterrupt, so that code which cleans up on Ctrl-C does so on SIGTERM too.
+    """
+
+    def __init__(self, signum: int) -> None:
+        import signal
+
+        self.signum = int(signum)
+        super().__init__(signal.Signals(self.signum).name)

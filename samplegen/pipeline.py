@@ -29,6 +29,14 @@ from samplegen.errors import GeneratorError, UsageError
 from samplegen.generators.base import Generator
 from samplegen.generators.registry import generator_class
 from samplegen.generators.validation import RowValidator
+from samplegen.preflight import (
+    check_align_labels,
+    check_writable,
+    label_rows,
+    mask_rows,
+    require_label_rows,
+    warn_duplicates,
+)
 from samplegen.rundir import ChunkSpec, RunDir, config_key
 
 __all__ = ["generate", "RunResult", "Target", "resolve_targets", "parse_target"]
@@ -74,23 +82,50 @@ class RunResult:
 
 
 def parse_target(text: str) -> dict[str, str]:
-    """``"col=value[,col2=value2]"`` -> dict (CLI ``--target``)."""
+    """``'col=value[,col2=value2]'`` -> dict (CLI ``--target``); a value holding a comma is
+    quoted: ``'city="Paris, France",click=1'``."""
     out: dict[str, str] = {}
-    for part in text.split(","):
+    for part in _split_outside_quotes(text):
         col, eq, val = part.partition("=")
         if not eq or not col.strip():
             raise UsageError(f"--target {text!r} is not COL=VALUE. Fix: e.g. --target "
-                             "item_category=cruise.")
-        out[col.strip()] = val.strip()
+                             "item_category=cruise; quote a value that holds a comma: "
+                             "--target 'city=\"Paris, France\"'.")
+        val = val.strip()
+        if len(val) >= 2 and val[0] == val[-1] and val[0] in "\"'":
+            val = val[1:-1]
+        out[col.strip()] = val
     return out
 
 
+def _split_outside_quotes(text: str) -> list[str]:
+    parts, cur, quote = [], [], ""
+    for ch in text:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch == ",":
+            parts.append("".join(cur))
+            cur = []
+            continue
+        cur.append(ch)
+    if quote:
+        raise UsageError(f"--target {text!r} has an unclosed quote ({quote}). Fix: close it.")
+    parts.append("".join(cur))
+    return parts
+
+
 def resolve_targets(source: Source, train: pd.DataFrame, targets: list[dict[str, Any]] | None,
-                    *, n: int | None, per_category: int | None,
+                    *, n: int | None, per_category: int | None, copies_rows: bool = False,
                     ) -> tuple[list[Target], list[str]]:
     """Targets with counts; default = cold-start + sparse categories of the training rows.
 
     Returns ``(targets, skipped)``: default categories without training rows are skipped.
+    With ``copies_rows`` (a generator that copies real rows, e.g. oversample) a target needs
+    training rows that meet its label conditions too: copying a non-converting row and
+    labelling it conversion=1 would fabricate a label. A named target without them is a
+    UsageError; a default one is skipped.
     """
     schema = source.schema
     if n is not None and per_category is not None:
@@ -106,6 +141,8 @@ def resolve_targets(source: Source, train: pd.DataFrame, targets: list[dict[str,
         conds = [check.check_conditions({**labels, **dict(t)}) for t in targets]
         for c in conds:
             _require_rows(source, train, c)
+            if copies_rows:
+                require_label_rows(source, train, c)
     elif cat is not None:
         from samplegen.split import sparse_categories
 
@@ -113,11 +150,20 @@ def resolve_targets(source: Source, train: pd.DataFrame, targets: list[dict[str,
         in_train = set(train[cat].astype(str))
         skipped = [c for c in names if c not in in_train]
         conds = [check.check_conditions({cat: c, **labels}) for c in names if c in in_train]
+        if copies_rows:
+            no_labels = [c for c in conds if not label_rows(source, train, c)]
+            skipped += [str(c[cat]) for c in no_labels]
+            conds = [c for c in conds if c not in no_labels]
         if not conds:
-            raise UsageError("no cold-start or sparse category has training rows. Fix: name the "
-                             "targets with --target COL=VALUE.")
+            why = " with the asked labels (a generator that copies rows needs some)" \
+                if copies_rows else ""
+            raise UsageError(f"no cold-start or sparse category has training rows{why}. Fix: "
+                             "name the targets with --target COL=VALUE, or use a generator that "
+                             "models the labels (e.g. sdv-gaussian-copula).")
     else:
         conds = [check.check_conditions(labels)]
+        if copies_rows:
+            require_label_rows(source, train, conds[0])
     if per_category is not None:
         counts = [int(per_category)] * len(conds)
     else:
@@ -135,19 +181,12 @@ def _require_rows(source: Source, train: pd.DataFrame, cond: dict[str, Any]) -> 
     if not feats:
         return
     table = source.schema.coerce(source.table[list(feats)])
-    if not _mask(table, feats).any():
+    if not mask_rows(table, feats).any():
         raise UsageError(f"target {feats} has no real rows at all in {source.name!r}. Fix: pick "
                          "a value that occurs in the data (see `samplegen data describe`).")
-    if not _mask(source.schema.coerce(train[list(feats)]), feats).any():
+    if not mask_rows(source.schema.coerce(train[list(feats)]), feats).any():
         raise UsageError(f"target {feats} has no rows in the training split (only in validation "
                          "or test rows, which generators never see). Fix: pick another target.")
-
-
-def _mask(df: pd.DataFrame, cond: dict[str, Any]) -> np.ndarray:
-    m = np.ones(len(df), dtype=bool)
-    for k, v in cond.items():
-        m &= (df[k] == v).to_numpy()
-    return m
 
 
 def plan_chunks(targets: list[Target], chunk_rows: int) -> list[ChunkSpec]:
@@ -196,12 +235,20 @@ def generate(
     if not isinstance(workers, int) or workers <= 0:
         raise UsageError(f"workers={workers!r} must be a positive integer.")
     align = None if align in (None, "none") else str(align)
+    if align is not None:
+        from samplegen.align import get_aligner
+
+        get_aligner(align)  # an unknown name is a UsageError before anything is written
+    check_writable(Path(out))
     if split is None:
         from samplegen.split import make_split
 
         split = make_split(src)
     train = src.table.iloc[split.train].reset_index(drop=True)
-    tlist, skipped = resolve_targets(src, train, targets, n=n, per_category=per_category)
+    tlist, skipped = resolve_targets(src, train, targets, n=n, per_category=per_category,
+                                     copies_rows=gen.allow_real_copies)
+    check_align_labels(train, src.schema, align)
+    warn_duplicates(gen, train, src.schema, tlist)
     plan = plan_chunks(tlist, chunk_rows)
     config = {
         "source": src.name, "schema": src.schema.fingerprint(),
@@ -212,7 +259,10 @@ def generate(
     }
     rd = RunDir(out)
     key = config_key(config)
-    existing = rd.check_usable(key, resume=resume)
+    existing = rd.check_usable(key, resume=resume, config=config)
+    if existing is None and rd.path.is_dir() and rd.read_manifest() is not None:
+        log.info("%s holds a run that failed before its first chunk; starting afresh", rd.path)
+        rd.reset()
     run = Run(rd=rd, source=src, split=split, train=train, gen=gen, targets=tlist, plan=plan,
               config=config, key=key, seed=int(seed), align=align, skipped=skipped,
               progress=progress, timings={"load_s": t_load})

@@ -1,6 +1,11 @@
 """One execution of a generate run: start or resume, fit or load, work on chunks, finalize.
 
 Used by :func:`samplegen.pipeline.generate`; see that module for the protocol.
+
+Fault injection (tests): with ``SAMPLEGEN_FAILPOINT=POINT:SIGNAL`` in the environment the
+process sends itself SIGNAL (e.g. ``SIGTERM``, ``SIGKILL``) the first time it reaches POINT:
+``fit`` (before fitting), ``align`` (before fitting the aligner), ``sample`` (after
+committing a chunk) or ``merge`` (before writing synthetic.parquet).
 """
 
 from __future__ import annotations
@@ -54,8 +59,8 @@ def arrow_schema(schema: Schema) -> pa.Schema:
     for c in schema.columns:
         if c.is_label:
             t = pa.int64()
-        elif c.type == ColumnType.NUMERICAL:
-            t = pa.float64()
+        elif c.type == ColumnType.NUMERICAL:  # integer columns stay integers (875, not 875.0)
+            t = pa.int64() if c.integer else pa.float64()
         elif c.type == ColumnType.DATETIME:
             t = pa.timestamp("ns")
         else:
@@ -110,6 +115,13 @@ class Run:
             return RunResult(self.rd.path, existing)
         if existing is None:
             self._start()
+        try:
+            return RunResult(self.rd.path, self._execute(workers))
+        except BaseException as e:
+            self._mark_stopped(e)
+            raise
+
+    def _execute(self, workers: int) -> dict[str, Any]:
         self.rd.create()
         self.rd.clean_temporaries()
         self._ensure_fit_rows()
@@ -121,6 +133,10 @@ class Run:
             t0 = time.perf_counter()
             self._work(procs)
             self.timings["generate_s"] = time.perf_counter() - t0
+        except BaseException:
+            for p in procs:  # a failure or a signal here: stop the helpers (chunks are atomic)
+                p.terminate()
+            raise
         finally:
             for p in procs:
                 p.join()
@@ -128,7 +144,25 @@ class Run:
         if bad:
             log.warning("%d worker process(es) failed (exit codes %s); this process finished "
                         "their chunks", len(bad), bad)
-        return RunResult(self.rd.path, self._finalize())
+        return self._finalize()
+
+    def _mark_stopped(self, e: BaseException) -> None:
+        """Record in the manifest why this run stopped: "interrupted" (a signal; resumable) or
+        "failed" (an error; the corrected command or --resume continues it)."""
+        try:
+            m = self.rd.read_manifest()
+            if m is None or m.get("config_key") != self.key or \
+                    m.get("status") in ("complete", "short"):
+                return
+            status = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
+            reason = str(getattr(e, "args", [""])[0] if status == "interrupted" else e) \
+                or type(e).__name__
+            self.rd.write_manifest({**m, "status": status, "updated": _now(), "failure": {
+                "reason": f"{type(e).__name__}: {reason}", "chunks_done": len(self.rd.done()),
+                "resume": "rerun the same command with --resume (or correct the flag that "
+                          "failed: a run without chunks is started afresh)"}})
+        except Exception as err:  # noqa: BLE001 - never hide the original error
+            log.warning("could not mark %s as stopped: %s", self.rd.path, err)
 
     def _start(self) -> None:
         from samplegen.rundir import atomic_write_text, json_default
@@ -164,14 +198,16 @@ class Run:
         prov = self._prov
         return {
             "samplegen_version": __version__, "status": status, "config_key": self.key,
-            "updated": datetime.now(UTC).isoformat(timespec="seconds"),
+            "updated": _now(),
             "config": self.config, "generator": self.gen.describe(),
             "source": {"name": self.source.name, "rows": len(self.source.table),
                        "meta": self.source.meta},
             "schema": self.schema.to_dict(), "provenance": prov,
             "targets": [{"conditions": t.conditions, "n": t.n} for t in self.targets],
-            "skipped_targets": {"categories": self.skipped,
-                                "reason": "no training rows"} if self.skipped else None,
+            "skipped_targets": {"categories": self.skipped, "reason": (
+                "no training rows" if not self.gen.allow_real_copies else "no training rows "
+                "with the asked labels (a generator that copies rows would fabricate them)")}
+            if self.skipped else None,
             "plan": {"chunks": len(self.plan), "chunk_rows": self.config["chunk_rows"]},
             "seeds": {"run": self.seed, "fit": self.seed,
                       "chunk": "numpy SeedSequence([run seed, chunk index])"},
@@ -190,6 +226,7 @@ class Run:
                 return
             except Exception as e:  # noqa: BLE001 - a broken save: refit (deterministic)
                 log.warning("saved model in %s cannot be loaded (%s); refitting", model, e)
+        _failpoint("fit")
         validator = _reused("validator", self._train_key(),  # from_table coerces the rows
                             lambda: RowValidator.from_table(self.train, self.schema))
         self.gen.fit(self.train, self.schema, seed=self.seed, validator=validator)
@@ -250,7 +287,13 @@ class Run:
     def _report_progress(self, total: int) -> None:
         if self.progress is None:
             return
-        done = sum(s.n for s in self.plan if self.rd.chunk_path(s.index).exists())
+        import pyarrow.parquet as pq
+
+        done = 0
+        for s in self.plan:  # rows really written, not rows planned (a chunk may be short)
+            path = self.rd.chunk_path(s.index)
+            if path.exists():
+                done += pq.read_metadata(path).num_rows
         self.progress(min(done, total), total)
 
     def _seen(self, before: int | None, keep: dict[int, np.ndarray] | None = None) -> set[int]:
@@ -282,6 +325,7 @@ class Run:
             df, arep = self._get_aligner().select(pool, min(spec.n, len(pool)), seed=cseed)
             df = df.reset_index(drop=True)
             rep.rejected["not_selected_by_aligner"] += len(pool) - len(df)
+            rep.rejected_examples.extend(_not_selected(pool, df, self.schema))
             rep.produced = len(df)
             extra["align"] = arep.to_dict() if hasattr(arep, "to_dict") else dict(arep)
         else:
@@ -292,11 +336,13 @@ class Run:
                   "seconds": round(time.perf_counter() - t0, 4), **extra}
         table = pa.Table.from_pandas(df[self.schema.names], preserve_index=False)
         self.rd.write_chunk(spec.index, table.cast(arrow_schema(self.schema)), report)
+        _failpoint("sample")
 
     def _get_aligner(self) -> Any:
         if self._aligner is None:
             from samplegen.align import get_aligner
 
+            _failpoint("align")
             t0 = time.perf_counter()
             self._aligner = _reused(
                 f"aligner {self.align}", (*self._train_key(), self.seed),
@@ -359,6 +405,7 @@ class Run:
                 if self.rd.chunk_report(nxt).get("produced", 0) == 0:
                     dead.add(t)
         keep, reports, have = self._scan()
+        _failpoint("merge")
         frames = (self.rd.read_chunk(i).loc[keep[i]] for i in self.rd.done())
         written = self.rd.write_merged(frames, arrow_schema(self.schema))
         dups = sum(int((~m).sum()) for m in keep.values())
@@ -387,6 +434,38 @@ class Run:
             log.warning("run %s wrote %d of %d rows: the generator ran out of patience",
                         self.rd.path, written, counts["requested"])
         return manifest
+
+
+def _failpoint(name: str) -> None:
+    """Send this process the signal that ``SAMPLEGEN_FAILPOINT=name:SIGNAL`` names (once)."""
+    spec = os.environ.get("SAMPLEGEN_FAILPOINT", "")
+    point, _, sig = spec.partition(":")
+    if point != name:
+        return
+    import signal
+
+    del os.environ["SAMPLEGEN_FAILPOINT"]
+    log.warning("failpoint %s: sending %s to this process", name, sig or "SIGKILL")
+    os.kill(os.getpid(), getattr(signal, sig or "SIGKILL"))
+    time.sleep(0.5)  # a handled signal raises here
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _not_selected(pool: pd.DataFrame, kept: pd.DataFrame, schema: Schema,
+                  k: int = 20) -> list[dict[str, Any]]:
+    """Up to ``k`` pool rows that the aligner dropped, as rejects.jsonl examples."""
+    from samplegen.rundir import json_default
+
+    h_kept = set(row_hashes(normalize(kept, schema), schema).tolist())
+    h_pool = row_hashes(normalize(pool.reset_index(drop=True), schema), schema)
+    idx = [i for i, h in enumerate(h_pool.tolist()) if h not in h_kept][:k]
+    rows = pool.reset_index(drop=True).iloc[idx][schema.names]
+    return [{"reason": "not_selected_by_aligner",
+             "row": json.loads(json.dumps(r, default=json_default))}
+            for r in rows.to_dict(orient="records")]
 
 
 def _worker_entry(kwargs: dict[str, Any]) -> None:

@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 
 from samplegen.errors import RunDirError
 
-__all__ = ["RunDir", "ChunkSpec", "config_key", "atomic_write_text", "json_default", "MANIFEST",
+__all__ = ["RunDir", "ChunkSpec", "config_key", "config_diff", "atomic_write_text", "json_default", "MANIFEST",
            "SYNTHETIC"]
 
 MANIFEST = "manifest.json"
@@ -107,10 +107,14 @@ class RunDir:
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         atomic_write_text(self.manifest_path, json.dumps(manifest, indent=2, default=json_default))
 
-    def check_usable(self, key: str, *, resume: bool) -> dict[str, Any] | None:
+    def check_usable(self, key: str, *, resume: bool,
+                     config: dict[str, Any] | None = None) -> dict[str, Any] | None:
         """Raise RunDirError unless the directory is empty/new or holds this run and ``resume``.
 
-        Returns the existing manifest when resuming, else None. Touches nothing.
+        Returns the existing manifest when resuming, else None. A run that failed or was
+        interrupted before its first chunk is reusable by any command (None: start afresh,
+        see :meth:`reset`).
+        Touches nothing.
         """
         if not self.path.exists():
             return None
@@ -122,16 +126,29 @@ class RunDir:
                 raise RunDirError(f"--out {str(self.path)!r} is not empty and holds no samplegen "
                                   "run. Fix: pass a new or empty directory.")
             return None
+        stopped_early = manifest.get("status") in ("failed", "interrupted") and not self.done()
+        if stopped_early and (manifest.get("config_key") != key or not resume):
+            return None  # nothing to keep: the corrected (or the same) command starts afresh
         if manifest.get("config_key") != key:
+            diff = config_diff(manifest.get("config") or {}, config or {})
             raise RunDirError(f"--out {str(self.path)!r} holds another run (generator "
-                              f"{manifest.get('generator', {}).get('name')!r}, other settings). "
-                              "Fix: pass a new --out, or repeat that run's exact flags with "
-                              "--resume.")
+                              f"{manifest.get('generator', {}).get('name')!r}, status "
+                              f"{manifest.get('status')!r}){diff}. Fix: pass a new --out, or "
+                              "repeat that run's exact flags with --resume.")
         if not resume:
             raise RunDirError(f"--out {str(self.path)!r} already holds this run (status "
                               f"{manifest.get('status')!r}). Fix: add --resume to continue it, "
                               "or pass a new --out.")
         return manifest
+
+    def reset(self) -> None:
+        """Remove what a failed run left (manifest, schema, model, chunks, locks, hashes)."""
+        import shutil
+
+        for name in (MANIFEST, "schema.json", "fit_rows.npy", SYNTHETIC, REJECTS):
+            (self.path / name).unlink(missing_ok=True)
+        for d in (self.chunks, self.locks, self.path / "model"):
+            shutil.rmtree(d, ignore_errors=True)
 
     def create(self) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
@@ -272,6 +289,36 @@ class RunDir:
     def write_rejects(self, records: list[dict[str, Any]]) -> None:
         atomic_write_text(self.rejects_path, "".join(
             json.dumps(r, default=json_default) + "\n" for r in records))
+
+
+#: the flags that set each part of a run's configuration (for --resume mismatches)
+_CONFIG_FLAGS = {
+    "source": "SOURCE", "schema": "--schema/--click/--conversion/--category/--keep",
+    "train_fingerprint": "the data (SOURCE, --n-impressions, --train/--test)",
+    "split_rule": "the split (--train/--test/--valid)", "generator": "--generator",
+    "params": "--param/--backend/--model/--base-url/--template/--constrained/--epochs",
+    "seed": "--seed", "targets": "--target/--n/--per-category", "chunk_rows": "--chunk-rows",
+    "align": "--align",
+}
+
+
+def config_diff(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """``"; differs in --seed (run: 0, now: 1), ..."`` or "" (for RunDirError messages)."""
+    parts = []
+    for k in sorted(set(old) | set(new)):
+        a, b = old.get(k), new.get(k)
+        if json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True,
+                                                                     default=str):
+            continue
+        shown = "" if k in ("schema", "train_fingerprint", "split_rule") else \
+            f" (run: {_short(a)}, now: {_short(b)})"
+        parts.append(f"{_CONFIG_FLAGS.get(k, k)}{shown}")
+    return f"; differs in {', '.join(parts)}" if parts else ""
+
+
+def _short(v: Any) -> str:
+    text = json.dumps(v, sort_keys=True, default=str)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _pid_of_tmp(name: str) -> int | None:

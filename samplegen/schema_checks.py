@@ -53,7 +53,7 @@ def table_problems(schema: Schema, df: pd.DataFrame, check_domains: bool) -> lis
             bad = ~(num.isin([0, 1]))
             if bad.any():
                 i = int(np.flatnonzero(bad.to_numpy())[0])
-                problems.append(Problem(col.name, f"label is not 0/1 (value {s.iloc[i]!r}).",
+                problems.append(Problem(col.name, f"label is not 0/1 (value {_plain(s.iloc[i])!r}).",
                                         "map the label to 0/1 before loading", row=i))
         if (col.is_feature and col.type == ColumnType.CATEGORICAL and len(df) >= 20
                 and s.nunique() == len(df)):
@@ -99,7 +99,7 @@ def _domain_problems(col: Column, s: pd.Series) -> list[Problem]:
             bad |= x > col.max
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
-            out.append(Problem(col.name, f"value {s.iloc[i]!r} is outside "
+            out.append(Problem(col.name, f"value {_plain(s.iloc[i])!r} is outside "
                                f"[{col.min}, {col.max}] or not a number.",
                                "clip or drop the value", row=i))
     if not col.nullable and s.isna().any():
@@ -140,3 +140,8 @@ def _coerce_categorical(s: pd.Series) -> pd.Series:
 
 def _isna(v: Any) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA or v is pd.NaT
+
+
+def _plain(v: Any) -> Any:
+    """A numpy scalar as the Python value it holds (messages show ``2``, not ``np.int64(2)``)."""
+    return v.item() if isinstance(v, np.generic) else v

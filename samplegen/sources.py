@@ -116,11 +116,21 @@ def load_source(
         raise UsageError(f"cannot load a {type(source).__name__}. Fix: pass a built-in name, a "
                          "path, a pandas DataFrame or a datasets.Dataset.")
     meta.update(format=loaded.format, notes=loaded.notes)
-    base = _default_schema(loaded, flags, label)
-    src = Source(label, loaded.table, base, meta=meta)
-    # a full Schema replaces the inferred one, so the flags are applied on top of it
-    return _finish(src, schema, flags if isinstance(schema, Schema) else {},
-                   invalid_conversions, prebuilt=False)
+    try:
+        base = _default_schema(loaded, flags, label)
+        src = Source(label, loaded.table, base, meta=meta)
+        # a full Schema replaces the inferred one, so the flags are applied on top of it
+        return _finish(src, schema, flags if isinstance(schema, Schema) else {},
+                       invalid_conversions, prebuilt=False)
+    except SchemaError as e:
+        if not loaded.header_guessed:
+            raise
+        first = ",".join(map(str, loaded.table.columns[:6]))
+        raise SchemaError([Problem(None, f"the first row ({first}, ...) is all numbers, so it "
+                                   "is probably data and the file has no header row.",
+                                   "pass --no-header; columns are then named 0, 1, 2, ... "
+                                   "(name the labels with --click N --conversion N)"),
+                           *e.problems]) from None
 
 
 def iter_source_chunks(

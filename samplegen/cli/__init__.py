@@ -1,14 +1,39 @@
-"""The ``samplegen`` command line: exit 0 ok, 2 bad input (one line, no traceback), 1 internal."""
+"""The ``samplegen`` command line. :func:`main` is the one place that maps outcomes to exit codes:
+
+====  =====================================================================================
+0     complete
+1     internal error (a bug): one line naming the log file that holds the traceback
+2     bad input or usage (:class:`~samplegen.errors.UsageError`, an unwritable path, a click
+      usage error): one line with the fix, no traceback
+3     incomplete (:class:`~samplegen.errors.IncompleteError`): a short run, or an empty or
+      unfinished set given to ``validate``/``report``
+130   SIGINT (Ctrl-C); 143 SIGTERM: one line with the command that resumes the run
+====  =====================================================================================
+"""
 
 from __future__ import annotations
 
+import errno
 import logging
+import shlex
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import typer
 from rich.console import Console
 
-from samplegen.errors import UsageError
+from samplegen.errors import IncompleteError, Interrupted, UsageError
+
+__all__ = ["app", "main", "note_resume", "EXIT_OK", "EXIT_INTERNAL", "EXIT_USAGE",
+           "EXIT_INCOMPLETE"]
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+#: errno values of OSErrors the user fixes (a path they named): exit 2, not 1
+_USER_OS_ERRORS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT,
+                   errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG}
 
 app = typer.Typer(
     name="samplegen",
@@ -19,6 +44,9 @@ app = typer.Typer(
 )
 console = Console(stderr=False)
 err_console = Console(stderr=True)
+
+# What the running command said about itself: the command that resumes it, the signal seen.
+_STATE: dict[str, Any] = {}
 
 
 def _register() -> None:
@@ -39,28 +67,114 @@ def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug
     )
 
 
+def note_resume(where: str, flags: list[str]) -> None:
+    """Say that this command writes the resumable run ``where``; the command that continues it
+    is the one typed followed by ``flags`` (e.g. ``["--resume"]``)."""
+    _STATE["resume"] = "samplegen " + shlex.join([*_STATE.get("argv", []), *flags])
+    _STATE["where"] = where
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the console script; returns the exit code."""
+    """Entry point of the console script; returns the exit code (see the module docstring)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    _STATE.clear()
+    _STATE["argv"] = args
+    _STATE["resume"] = "samplegen " + shlex.join(args)
+    with _signals():
+        try:
+            rv = app(args=args, standalone_mode=False)
+        except BaseException as e:  # noqa: BLE001 - every outcome is mapped here
+            return _outcome(e)
+    code = rv if isinstance(rv, int) and not isinstance(rv, bool) else EXIT_OK
+    if code == 130:  # typer turns a KeyboardInterrupt into a returned 130
+        return _interrupted(_STATE.get("signal", signal.SIGINT))
+    return code
+
+
+def _outcome(e: BaseException) -> int:
+    if isinstance(e, KeyboardInterrupt):
+        return _interrupted(getattr(e, "signum", _STATE.get("signal", signal.SIGINT)))
+    if isinstance(e, IncompleteError):
+        _say(f"[bold yellow]incomplete:[/] {e}")
+        return EXIT_INCOMPLETE
+    if isinstance(e, UsageError):
+        _say(f"[bold red]error:[/] {e}")
+        return EXIT_USAGE
+    if isinstance(e, typer.Exit) or _is_click(e, "Exit"):
+        return int(getattr(e, "exit_code", 0) or 0)
+    if isinstance(e, typer.Abort) or _is_click(e, "Abort"):
+        return _interrupted(signal.SIGINT)
+    if _is_click(e, "ClickException"):  # usage errors (typer may vendor its own click)
+        e.show()  # type: ignore[attr-defined]
+        return EXIT_USAGE
+    if isinstance(e, OSError) and e.errno in _USER_OS_ERRORS and e.filename:
+        _say(f"[bold red]error:[/] cannot write or read {str(e.filename)!r}: {e.strerror}. "
+             "Fix: pass a path you can write (e.g. --out under your home or working folder) "
+             "or free space there.")
+        return EXIT_USAGE
+    if isinstance(e, SystemExit):
+        return int(e.code) if isinstance(e.code, int) else EXIT_INTERNAL
+    log = _write_log(e)
+    _say(f"[bold red]internal error:[/] {type(e).__name__}: {e}. This is a samplegen bug; "
+         f"the traceback is in {log} (please attach it to a report).")
+    return EXIT_INTERNAL
+
+
+def _interrupted(signum: int) -> int:
+    name = signal.Signals(signum).name
+    where = _STATE.get("where")
+    if where:
+        msg = (f"interrupted by {name}; {where} is resumable (finished chunks are kept). "
+               f"Resume with: {_STATE['resume']}")
+    else:
+        msg = f"interrupted by {name}; nothing was saved. Rerun with: {_STATE['resume']}"
+    _say(f"[bold yellow]{msg}[/]")
+    return 128 + int(signum)
+
+
+def _say(text: str) -> None:
+    err_console.print(text, highlight=False, soft_wrap=True)
+
+
+def _write_log(e: BaseException) -> str:
+    """Write the traceback of ``e`` to a log file; return its path."""
+    import os
+    import tempfile
+    import time
+    import traceback
+    from pathlib import Path
+
+    text = "".join(traceback.format_exception(e))
+    name = f"samplegen-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
     try:
-        app(args=argv, standalone_mode=False)
-    except UsageError as e:
-        err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
-        return 2
-    except (typer.Abort, KeyboardInterrupt):
-        err_console.print("interrupted; rerun with --resume to continue", highlight=False)
-        return 130
-    except typer.Exit as e:
-        return int(e.exit_code or 0)
-    except Exception as e:  # click usage errors (typer may vendor its own click) exit 2
-        if _is_click(e, "ClickException"):
-            e.show()  # type: ignore[attr-defined]
-            return 2
-        if _is_click(e, "Exit"):
-            return int(getattr(e, "exit_code", 0) or 0)
-        err_console.print_exception()
-        err_console.print(f"[bold red]internal error:[/] {type(e).__name__}: {e}")
-        return 1
-    return 0
+        from samplegen.cache import cache_dir
+
+        path = cache_dir("logs") / name
+        path.write_text(f"samplegen {shlex.join(sys.argv)}\n{text}")
+    except OSError:
+        path = Path(tempfile.gettempdir()) / name
+        path.write_text(text)
+    return str(path)
+
+
+@contextmanager
+def _signals() -> Iterator[None]:
+    """SIGINT and SIGTERM raise :class:`Interrupted` (a KeyboardInterrupt) while a command runs."""
+    def handler(signum: int, _frame: Any) -> None:
+        _STATE["signal"] = signum
+        raise Interrupted(signum)
+
+    old: dict[int, Any] = {}
+    try:
+        for s in (signal.SIGINT, signal.SIGTERM):
+            old[s] = signal.signal(s, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        pass
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
 
 
 def _is_click(e: BaseException, name: str) -> bool:

@@ -40,6 +40,7 @@ __all__ = [
     "load_cli_source",
     "print_json",
     "json_default",
+    "require_finished_sets",
 ]
 
 
@@ -174,3 +175,46 @@ def json_default(o: Any) -> Any:
 def print_json(obj: Any) -> None:
     """Print ``obj`` as one JSON document on stdout (no colour, no wrapping)."""
     typer.echo(json.dumps(obj, indent=2, default=json_default, allow_nan=False))
+
+
+def require_finished_sets(paths: list[Path], *, quiet: bool = False) -> None:
+    """IncompleteError (exit 3) for an unfinished run directory or a set with no rows; a short
+    run (finished, fewer rows than asked) is scored with a warning."""
+    import pyarrow.parquet as pq
+
+    from samplegen.errors import IncompleteError
+
+    for p in map(Path, paths):
+        if p.is_dir() and (p / "manifest.json").is_file():
+            try:
+                m = json.loads((p / "manifest.json").read_text())
+            except json.JSONDecodeError:
+                continue  # the reader reports a broken manifest
+            status = m.get("status")  # None: a manifest that `generate` did not write
+            if status not in (None, "complete", "short") or \
+                    not (p / "synthetic.parquet").is_file():
+                why = (m.get("failure") or {}).get("reason")
+                raise IncompleteError(
+                    f"run {str(p)!r} is unfinished (status {status!r}"
+                    f"{'; ' + why if why else ''}); its chunks are not a finished set. Fix: "
+                    f"finish it with `samplegen generate ... --out {p} --resume` (the flags it "
+                    "was started with), then score it.")
+            if status == "short" and not quiet:
+                from samplegen.cli import err_console
+
+                c = m.get("counts") or {}
+                err_console.print(f"[yellow]warning:[/] run {str(p)!r} is short: "
+                                  f"{c.get('written')} of {c.get('requested')} rows",
+                                  highlight=False)
+            rows = pq.read_metadata(p / "synthetic.parquet").num_rows
+        elif p.is_file() and p.suffix.lower() in (".parquet", ".pq"):
+            rows = pq.read_metadata(p).num_rows
+        elif p.is_file() and p.suffix.lower() in (".csv", ".tsv"):
+            with open(p, "rb") as f:
+                rows = max(sum(1 for line in f if line.strip()) - 1, 0)
+        else:
+            continue
+        if rows == 0:
+            raise IncompleteError(f"synthetic set {str(p)!r} has 0 rows: there is nothing to "
+                                  "score. Fix: generate rows first (`samplegen generate`), or "
+                                  "drop this set.")

@@ -102,6 +102,12 @@ def register(app: typer.Typer) -> None:
         if not generator:
             raise UsageError(f"--generator is required. Fix: use one of {names()}.")
         generator_class(generator)  # unknown name: exit 2 before loading data
+        if align != "none":
+            from samplegen.align import get_aligner
+
+            get_aligner(align)  # unknown aligner: exit 2 before loading data
+        if resume and out is not None:
+            _require_run(out)
         targets = [parse_target(t) for t in (target or [])]
         params = _params(param or [])
         if backend is not None:
@@ -117,7 +123,15 @@ def register(app: typer.Typer) -> None:
                                        invalid_conversions=invalid_conversions, header=header)
         src, split = load_cli_inputs(source, train, test, valid, keep=keep, quiet=as_json,
                                      n_impressions=n_impressions, **load_kw)
-        out = out or Path("runs") / f"{_slug(src.name)}-{generator}-s{seed}"
+        from samplegen.cli import note_resume
+
+        flags = [] if resume else ["--resume"]
+        if out is None:
+            out = Path("runs") / f"{_slug(src.name)}-{generator}-s{seed}"
+            flags = ["--out", str(out), *flags]
+            if resume:
+                _require_run(out)
+        note_resume(str(out), flags)
         result = _run(src, generator, out=out, n=n, per_category=per_category, targets=targets,
                       seed=seed, resume=resume, epochs=epochs, align=align, workers=workers,
                       chunk_rows=chunk_rows, params=params, split=split, quiet=as_json,
@@ -129,12 +143,19 @@ def register(app: typer.Typer) -> None:
         else:
             _summary(m, result.out, console)
         if m["status"] != "complete":
-            from samplegen.cli import err_console
+            from samplegen.errors import IncompleteError
 
-            err_console.print(f"[bold red]short run:[/] wrote {m['counts']['written']} of "
-                              f"{m['counts']['requested']} rows (patience ran out; see "
-                              f"{result.out / 'manifest.json'}). Rerun with --resume to retry.")
-            raise typer.Exit(1)
+            raise IncompleteError(
+                f"short run: wrote {m['counts']['written']} of {m['counts']['requested']} rows "
+                f"(the generator ran out of patience; reasons in {result.out / 'manifest.json'}"
+                "). Fix: rerun with --resume to retry, or ask for fewer rows.")
+
+
+def _require_run(out: Path) -> None:
+    """--resume needs a run to continue: never start a fresh one silently."""
+    if not (out / "manifest.json").is_file():
+        raise UsageError(f"--resume: {str(out)!r} holds no run to resume. Fix: drop --resume "
+                         "to start a new run there, or pass the --out of the stopped run.")
 
 
 def _run(src: Any, generator: str, *, quiet: bool, generate: Any, params: dict[str, Any],

@@ -31,6 +31,7 @@ from samplegen.cli.common import (
     ValidFileOpt,
     load_cli_inputs,
     print_json,
+    require_finished_sets,
 )
 from samplegen.errors import UsageError
 
@@ -93,6 +94,7 @@ def register(app: typer.Typer) -> None:
         if not paths:
             raise UsageError("no synthetic set given. Fix: pass --synthetic DIR (a run "
                              "directory of `samplegen generate`, or a Parquet/CSV file).")
+        require_finished_sets(list(parse_set_args(paths).values()), quiet=as_json)
         src, split = load_cli_inputs(source, train, test, valid, keep=keep, quiet=as_json,
                                      schema=schema, click=click, conversion=conversion,
                                      category=category, timestamp=timestamp,
@@ -156,7 +158,7 @@ def run_report(src: Any, paths: list[str], *, out: Path | None = None,
             notes.append(f"{name}: provenance {prov.status} ({prov.detail})")
         elif manifest is None:
             notes.append(f"{name}: a plain file; its fitting split is unknown")
-        cont = contamination(df, test, src.schema)
+        cont = contamination(df, test, src.schema, train=train)
         notes.append(f"{name}: {cont.exact} exact and {cont.near} near copies of test rows "
                      f"({cont.share:.2%}){' - CONTAMINATED' if cont.contaminated else ''}")
     if len(train) > 200_000:

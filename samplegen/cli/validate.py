@@ -33,6 +33,7 @@ from samplegen.cli.common import (
     ValidFileOpt,
     load_cli_inputs,
     print_json,
+    require_finished_sets,
 )
 from samplegen.errors import UsageError
 
@@ -133,6 +134,7 @@ def register(app: typer.Typer) -> None:
             if not p.exists():
                 raise UsageError(f"synthetic set {str(p)!r} does not exist. Fix: pass a run "
                                  "directory written by 'samplegen generate'.")
+        require_finished_sets(sets, quiet=as_json)
         rate = _neg_rate(neg_rate)
         src, split = load_cli_inputs(source, train, test, valid, keep=keep, quiet=as_json,
                                      schema=schema, click=click, conversion=conversion,

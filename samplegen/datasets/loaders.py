@@ -85,6 +85,8 @@ class Loaded:
     roles: dict[str, str] = field(default_factory=dict)
     entities: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: the header row was guessed from an all-numeric first line (it may be data)
+    header_guessed: bool = False
 
 
 # ====================================================================== detection
@@ -128,7 +130,7 @@ def detect_format(path: Path, header: bool | None = None) -> tuple[str, bool]:
     if not first.strip():
         raise DataError(f"file {str(path)!r} is empty. Fix: pass a file with a header and data "
                         "rows.")
-    sep = "\t" if ".tsv" in name else ","
+    sep = text_sep(path)
     toks = next(csv.reader([first], delimiter=sep))
     if len(toks) > 3 and ":" in toks[3] and all(_is_number(t) for t in toks[:3]):
         return "esmm-txt", False
@@ -146,6 +148,25 @@ def detect_format(path: Path, header: bool | None = None) -> tuple[str, bool]:
         if known is not None:
             return known, True
     return ("tsv" if sep == "\t" else "csv"), has_header
+
+
+def text_sep(path: Path) -> str:
+    """The delimiter of a text table: tab for .tsv; else comma, unless the first line has no
+    comma but semicolons (European spreadsheets), tabs or pipes."""
+    if ".tsv" in path.name.lower():
+        return "\t"
+    first = _first_line(path)
+    if "," not in first:
+        for alt in (";", "\t", "|"):
+            if alt in first:
+                return alt
+    return ","
+
+
+def numeric_header(path: Path) -> bool:
+    """True when the first line of a text table is all numbers (data rather than a header)."""
+    toks = next(csv.reader([_first_line(path)], delimiter=text_sep(path)), [])
+    return bool(toks) and all(_is_number(t) for t in toks if t != "")
 
 
 def format_from_columns(columns: list[str]) -> str | None:
@@ -178,18 +199,30 @@ def read_path(path: str | Path, *, header: bool | None = None, **kw: Any) -> Loa
         df = _read(p, fmt, has_header, **kw)
     except (DataError, UsageError):
         raise
+    except UnicodeDecodeError as e:
+        bad = e.object[e.start:e.start + 1] if isinstance(e.object, bytes) else b""
+        raise DataError(f"cannot read {str(p)!r}: it is not UTF-8 text (byte {bad!r} at offset "
+                        f"{e.start}); it is probably Latin-1 or Windows-1252. Fix: convert it to "
+                        f"UTF-8, e.g. `iconv -f latin1 -t utf-8 {p} > {p.stem}.utf8{p.suffix}`."
+                        ) from None
     except Exception as e:  # noqa: BLE001 - parser errors vary by format and library
         raise DataError(f"cannot read {str(p)!r} as {fmt}: {type(e).__name__}: {e}. Fix: check "
                         "the file is a valid table of that format.") from e
     if len(df) == 0:
         raise DataError(f"file {str(p)!r} has a header but no data rows. Fix: pass a file with "
                         "data rows.")
-    return known_defaults(df, fmt, has_header=has_header)
+    loaded = known_defaults(df, fmt, has_header=has_header)
+    if fmt in ("csv", "tsv"):
+        sep = text_sep(p)
+        if sep not in (",", "\t"):
+            loaded.notes.append(f"read with the delimiter {sep!r} (the first line has no comma)")
+        loaded.header_guessed = has_header and header is None and numeric_header(p)
+    return loaded
 
 
 def read_csv_kwargs(path: Path, fmt: str, has_header: bool) -> dict[str, Any]:
     """pandas.read_csv arguments for a text format (names, dtypes); shared with chunked reads."""
-    sep = "\t" if fmt == "tsv" or ".tsv" in path.name.lower() else ","
+    sep = "\t" if fmt == "tsv" else text_sep(path)
     kw: dict[str, Any] = {"sep": sep, "low_memory": False}
     if fmt == "aitm" and not has_header:
         kw.update(header=None, names=AITM_COLUMNS)
@@ -202,8 +235,25 @@ def read_csv_kwargs(path: Path, fmt: str, has_header: bool) -> dict[str, Any]:
         cols = []
     else:
         cols = list(pd.read_csv(path, sep=sep, nrows=0).columns)
+        _unique_header(path, sep)
     kw["dtype"] = {c: str for c in _code_columns(fmt, cols)}
     return kw
+
+
+def _unique_header(path: Path, sep: str) -> None:
+    """DataError for repeated column names (pandas would rename them silently: price.1)."""
+    from collections import Counter
+
+    toks = next(csv.reader([_first_line(path)], delimiter=sep), [])
+    dups = sorted(k for k, v in Counter(t.strip() for t in toks).items() if v > 1)
+    if not dups:
+        return
+    if numeric_header(path):
+        raise DataError(f"the first row of {str(path)!r} is all numbers with repeats, so it is "
+                        "data, not a header. Fix: pass --no-header (columns are then named 0, "
+                        "1, 2, ...; name the labels with --click N --conversion N).")
+    raise DataError(f"column name(s) {dups} appear more than once in the header of "
+                    f"{str(path)!r}. Fix: give every column a unique name.")
 
 
 def _code_columns(fmt: str, cols: list[str]) -> list[str]:

@@ -41,6 +41,7 @@ LLM_PARAMS: dict[str, Any] = {
     "max_entities": 2000,
     "max_values": 64,
     "timeout": 120.0,
+    "give_up_s": 60.0,  # openai: total wait for one request, retries included
     "context_window": None,
     "vllm_python": None,
     "threads": None,
@@ -98,8 +99,11 @@ class LLMGenerator(Generator):
                 opts["threads"] = int(p["threads"])
             return opts
         if name == "openai":
-            return {"base_url": p["base_url"], "api_key_env": p["api_key_env"],
+            opts = {"base_url": p["base_url"], "api_key_env": p["api_key_env"],
                     "timeout": float(p["timeout"])}
+            if p.get("give_up_s"):  # --param give_up_s=S: total wait for an unresponsive server
+                opts["give_up_s"] = float(p["give_up_s"])
+            return opts
         if name == "vllm":
             return {"python": p["vllm_python"], "timeout": float(p["timeout"])}
         raise GeneratorError(f"unknown backend {name!r}. Fix: use transformers, vllm or openai.")

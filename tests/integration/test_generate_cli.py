@@ -64,7 +64,7 @@ def test_cli_generate_writes_exact_valid_rows(tmp_path, capsys) -> None:
 
 def test_cli_summary_table(tmp_path, capsys) -> None:
     rc = main(["generate", *SIM, "--generator", "oversample", "--per-category", "3",
-               "--target", "item_category=visa", "--out", str(tmp_path / "r")])
+               "--target", "item_category=visa,conversion=0", "--out", str(tmp_path / "r")])
     assert rc == 0
     text = capsys.readouterr().out
     assert "item_category=visa" in text and "written" in text and "synthetic.parquet" in text

@@ -35,16 +35,21 @@ def test_set_from_generate_is_accepted_and_recorded(generated, tmp_path) -> None
     assert integrity["ov"]["contamination"]["contaminated"] is False
 
 
+def _fitted_on(leaky, run, src, rows, kind: str):
+    """A copy of ``run`` whose provenance says its generator was fitted on ``rows``."""
+    fit = Split(np.asarray(rows), np.array([], dtype=np.int64), np.array([], dtype=np.int64),
+                rule={"kind": kind})
+    leaky.mkdir()
+    (leaky / "synthetic.parquet").write_bytes((run / "synthetic.parquet").read_bytes())
+    (leaky / "manifest.json").write_text(json.dumps({"provenance": provenance_record(src, fit)}))
+    write_fit_rows(leaky, src, fit)
+    return leaky
+
+
 def test_set_fitted_on_all_rows_is_refused(generated, tmp_path, capsys) -> None:
     src = load_source("travel-sim", n_impressions=60000)
-    everything = Split(np.arange(len(src.table)), np.array([], dtype=np.int64),
-                       np.array([], dtype=np.int64), rule={"kind": "all rows"})
-    leaky = tmp_path / "leaky"
-    leaky.mkdir()
-    (leaky / "synthetic.parquet").write_bytes((generated / "synthetic.parquet").read_bytes())
-    (leaky / "manifest.json").write_text(json.dumps({"provenance":
-                                                     provenance_record(src, everything)}))
-    write_fit_rows(leaky, src, everything)
+    leaky = _fitted_on(tmp_path / "leaky", generated, src, np.arange(len(src.table)),
+                       "all rows")
     rc = main(["validate", "travel-sim", *N, "--synthetic", str(leaky), *FAST,
                "--targets", "hotel", "--out", str(tmp_path / "v")])
     err = capsys.readouterr().err
@@ -101,3 +106,38 @@ def test_overlapping_train_and_test_files_are_reported(tmp_path, capsys) -> None
                "--out", str(tmp_path / "v")])
     err = capsys.readouterr().err
     assert rc == 2 and "shares 10 row(s) with the --test file" in err
+
+
+def test_a_log_that_repeats_rows_validates_its_own_generated_set(tmp_path, capsys) -> None:
+    """Issue 19: a real log repeats 10% of its rows; `generate FILE` then `validate FILE` on the
+    same file and default split succeeds, while a set fitted on the test part is refused."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    k = 2700
+    df = pd.DataFrame({"user_id": rng.integers(0, 400, k).astype(str),
+                       "item_category": rng.choice(["hotel", "cruise", "visa"], k),
+                       "platform": rng.choice(["ios", "web", "android"], k),
+                       "click": (rng.random(k) < 0.4).astype(int)})
+    df["conversion"] = ((rng.random(k) < 0.3) & (df["click"] == 1)).astype(int)
+    df = pd.concat([df, df.sample(300, random_state=1)]).sample(frac=1.0, random_state=2)
+    path = tmp_path / "log.csv"
+    df.to_csv(path, index=False)
+    run = tmp_path / "gen"
+    assert main(["generate", str(path), "-g", "oversample", "--target", "item_category=visa",
+                 "--n", "30", "--align", "none", "--out", str(run)]) == 0
+    rc = main(["validate", str(path), "--synthetic", str(run), *FAST, "--out",
+               str(tmp_path / "v")])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    rec = json.loads((tmp_path / "v" / "metrics.json").read_text())["config"]["integrity"]["gen"]
+    assert rec["provenance"]["status"] == "disjoint" and rec["provenance"]["shared_content"] > 0
+    assert not rec["contamination"]["contaminated"]
+
+    src = load_source(str(path))
+    split = make_split(src)
+    leaky = _fitted_on(tmp_path / "leaky", run, src, split.test, "the test part")
+    rc = main(["validate", str(path), "--synthetic", str(leaky), *FAST, "--out",
+               str(tmp_path / "v2")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "was fitted on rows that this evaluation uses" in err

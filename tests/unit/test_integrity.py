@@ -80,3 +80,58 @@ def test_contamination_counts_exact_and_near_copies() -> None:
     assert (r.exact, r.near, r.rows) == (1, 1, 4)
     assert r.share == 0.5 and r.contaminated
     assert not contamination(syn.iloc[2:], test, src.schema).contaminated
+
+
+def _repeating_source(n: int = 200, share: float = 0.1) -> Source:
+    """A log whose last ``share`` of rows repeat earlier rows exactly (coarse real logs do)."""
+    rng = np.random.default_rng(0)
+    k = int(n * (1 - share))
+    df = pd.DataFrame({"user_id": [f"u{i}" for i in range(k)],
+                       "item_category": rng.choice(["hotel", "cruise"], k),
+                       "hour": rng.integers(0, 24, k).astype(str),
+                       "click": rng.integers(0, 2, k)})
+    df["conversion"] = df["click"] * rng.integers(0, 2, k)
+    df = pd.concat([df, df.sample(n - k, random_state=1)], ignore_index=True)
+    df = df.sample(frac=1.0, random_state=2).reset_index(drop=True)  # repeats land everywhere
+    return Source("repeats", df, infer_schema(df))
+
+
+def test_repeated_rows_are_not_taken_for_a_leak(tmp_path) -> None:
+    src = _repeating_source()
+    n = len(src.table)
+    split = _split(range(140), range(140, 160), range(160, n))
+    from samplegen.split import row_hashes
+
+    h = row_hashes(src.table)
+    shared = np.isin(h[160:], h[:140]).sum() + np.isin(h[140:160], h[:140]).sum()
+    assert shared > 0  # the table repeats rows across its parts
+    run = _run_dir(tmp_path, src, split)
+    check = check_provenance(run, src, split)
+    assert check.status == "disjoint" and check.shared_content == shared
+    assert f"{shared} validation/test row(s) repeat the content" in check.detail
+    # a generator fitted on the test part is still refused, for the rows only the test part has
+    on_test = _split(range(160, n), [], [])
+    leaky = tmp_path / "leaky"
+    leaky.mkdir()
+    (leaky / "manifest.json").write_text(json.dumps({"provenance":
+                                                     provenance_record(src, on_test)}))
+    write_fit_rows(leaky, src, on_test)
+    unique_test = int((~np.isin(h[160:], h[:140])).sum())
+    with pytest.raises(LeakageError, match=rf"test \({unique_test} rows\)"):
+        check_provenance(leaky, src, split)
+
+
+def test_contamination_leaves_out_test_rows_that_repeat_training_rows() -> None:
+    src = _repeating_source()
+    train, test = src.table.iloc[:140], src.table.iloc[160:]
+    from samplegen.split import row_hashes
+
+    in_train = np.isin(row_hashes(test), row_hashes(train))
+    copies_of_train = test[in_train]  # what oversampling the training rows writes
+    assert len(copies_of_train) > 0
+    naive = contamination(copies_of_train, test, src.schema)
+    assert naive.exact == len(copies_of_train) and naive.contaminated
+    fair = contamination(copies_of_train, test, src.schema, train=train)
+    assert fair.exact == 0 and not fair.contaminated and fair.shared == int(in_train.sum())
+    leak = contamination(test[~in_train], test, src.schema, train=train)
+    assert leak.exact == int((~in_train).sum()) and leak.contaminated

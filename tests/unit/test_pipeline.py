@@ -15,6 +15,9 @@ from samplegen.pipeline import generate, parse_target, plan_chunks, resolve_targ
 from samplegen.schema import Column, ColumnType, Role, Schema
 
 TWO = [{"item_category": "hotel"}, {"item_category": "flight"}]
+# hotel and flight have no converting training rows at 20k impressions: oversample (which copies
+# real rows, so cannot make a conversion up) is asked for clicked, non-converting rows
+CLICKED = [{**t, "conversion": 0} for t in TWO]
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +63,7 @@ def test_generate_exact_rows_manifest_and_provenance(src, tmp_path) -> None:
 def test_run_dir_loads_as_hf_dataset(src, tmp_path) -> None:
     import datasets
 
-    res = generate(src, "oversample", out=tmp_path / "r", n=10, targets=TWO[:1])
+    res = generate(src, "oversample", out=tmp_path / "r", n=10, targets=CLICKED[:1])
     ds = res.to_dataset()
     assert isinstance(ds, datasets.Dataset) and ds.num_rows == 10
     loaded = datasets.load_dataset("parquet", data_files=str(res.synthetic_path), split="train",
@@ -69,7 +72,7 @@ def test_run_dir_loads_as_hf_dataset(src, tmp_path) -> None:
 
 
 def test_same_seed_same_rows_other_seed_differs(src, tmp_path) -> None:
-    kw = dict(n=30, targets=TWO, chunk_rows=10)
+    kw = dict(n=30, targets=CLICKED, chunk_rows=10)
     a = generate(src, "oversample", out=tmp_path / "a", seed=1, **kw).to_pandas()
     b = generate(src, "oversample", out=tmp_path / "b", seed=1, **kw).to_pandas()
     c = generate(src, "oversample", out=tmp_path / "c", seed=2, **kw).to_pandas()
@@ -93,7 +96,7 @@ def test_resume_rebuilds_lost_chunks_identically(src, tmp_path) -> None:
 
 
 def test_completed_run_resumes_as_a_no_op(src, tmp_path) -> None:
-    kw = dict(n=10, targets=TWO, chunk_rows=5)
+    kw = dict(n=10, targets=CLICKED, chunk_rows=5)
     generate(src, "oversample", out=tmp_path / "r", **kw)
     before = _listing(tmp_path / "r")
     res = generate(src, "oversample", out=tmp_path / "r", resume=True, **kw)
@@ -213,13 +216,13 @@ def test_runs_on_one_split_reuse_validator_and_aligner_without_changing_rows(src
     a = generate(src, "smote", out=tmp_path / "a", n=20, targets=TWO, seed=1, align="cllm")
     first = dict(pipeline_run._REUSE)
     assert set(first) == {"validator", "aligner cllm"}
-    b = generate(src, "oversample", out=tmp_path / "b", n=20, targets=TWO, seed=1, align="cllm")
+    b = generate(src, "oversample", out=tmp_path / "b", n=20, targets=CLICKED, seed=1, align="cllm")
     assert all(pipeline_run._REUSE[k][1] is first[k][1] for k in first)  # built once
     pipeline_run._REUSE.clear()  # a fresh process gives the same rows
-    b2 = generate(src, "oversample", out=tmp_path / "b2", n=20, targets=TWO, seed=1, align="cllm")
+    b2 = generate(src, "oversample", out=tmp_path / "b2", n=20, targets=CLICKED, seed=1, align="cllm")
     pd.testing.assert_frame_equal(b.to_pandas(), b2.to_pandas())
     assert pipeline_run._REUSE["validator"][1] is not first["validator"][1]
     small = Source("small", src.table.iloc[:8000].reset_index(drop=True), src.schema)
-    generate(small, "oversample", out=tmp_path / "c", n=10, targets=TWO, seed=1)
+    generate(small, "oversample", out=tmp_path / "c", n=10, targets=CLICKED, seed=1)
     assert pipeline_run._REUSE["validator"][0] != first["validator"][0]  # other rows: rebuilt
     assert len(a.to_pandas()) == 20

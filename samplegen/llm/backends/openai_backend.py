@@ -7,7 +7,10 @@ Constraints are sent as the server's structured-output request field
 otherwise texts come back free and the caller parses and rejects. The API key
 is read from ``api_key_env`` (default ``SAMPLEGEN_OPENAI_API_KEY``, then
 ``OPENAI_API_KEY``) and never logged. Requests have timeouts and bounded retries
-with exponential backoff; an unreachable server is a :class:`BackendError`.
+with exponential backoff, all within ``give_up_s`` seconds per request (default 60);
+every failure is a :class:`BackendError` (exit 2) that says what happened: unreachable,
+no answer within the bound, HTTP 4xx (the request) or 5xx (the server), or an answer that
+is not an OpenAI-compatible completion (naming what was expected).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ class OpenAIBackend:
 
     def __init__(self, model: str, *, base_url: str | None = None, api_key_env: str | None = None,
                  timeout: float = 120.0, retries: int = 3, backoff: float = 0.5,
+                 give_up_s: float = 60.0,
                  structured: bool = True, chat: bool = False, concurrency: int = 8,
                  context_window: int | None = None, transport: Any = None) -> None:
         import httpx
@@ -50,6 +54,10 @@ class OpenAIBackend:
             self.base_url += "/v1"
         self.model = model
         self.retries, self.backoff = int(retries), float(backoff)
+        if not give_up_s or give_up_s <= 0:
+            raise BackendError(f"give_up_s={give_up_s!r} must be a positive number of seconds.")
+        self.give_up_s = float(give_up_s)
+        timeout = min(float(timeout), self.give_up_s)
         self.structured, self.chat = structured, chat
         self.concurrency = max(1, int(concurrency))
         self.context_window = context_window
@@ -66,7 +74,7 @@ class OpenAIBackend:
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name, "model": self.model, "base_url": self.base_url,
-                "structured": self.structured}
+                "structured": self.structured, "give_up_s": self.give_up_s}
 
     def close(self) -> None:
         self._client.close()
@@ -87,8 +95,11 @@ class OpenAIBackend:
         jobs = [(p, regex(c), sampling.seed + i) for i, (p, c) in enumerate(zip(prompts, cons,
                                                                                 strict=True))]
         t0 = time.perf_counter()
-        with ThreadPoolExecutor(self.concurrency) as pool:
+        pool = ThreadPoolExecutor(self.concurrency)
+        try:
             texts = list(pool.map(lambda j: self._one(j[0], sampling, j[1], j[2]), jobs))
+        finally:  # on an error or a signal, do not wait for the other requests
+            pool.shutdown(wait=False, cancel_futures=True)
         self.stats["seconds"] += time.perf_counter() - t0
         self.stats["requests"] += len(jobs)
         return texts
@@ -114,45 +125,103 @@ class OpenAIBackend:
                 body.update(continue_final_message=True, add_generation_prompt=False)
             body["messages"] = messages
             data = self._post("/chat/completions", body)
-            text = data["choices"][0]["message"].get("content") or ""
+            text = self._field(data, "/chat/completions", "message", "content")
         else:
             body["prompt"] = prompt
             data = self._post("/completions", body)
-            text = data["choices"][0].get("text") or ""
-        self.stats["tokens"] += int((data.get("usage") or {}).get("completion_tokens", 0))
+            text = self._field(data, "/completions", "text")
+        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        tokens = usage.get("completion_tokens", 0)
+        self.stats["tokens"] += int(tokens) if isinstance(tokens, (int, float)) else 0
         text = text.strip()
         return text.split("\n", 1)[0] if regex is not None else text
+
+    def _field(self, data: Any, path: str, *keys: str) -> str:
+        """``data["choices"][0][keys...]`` as text, or a BackendError naming what was expected."""
+        expected = "choices[0]." + ".".join(keys)
+        try:
+            value: Any = data["choices"][0]
+            for k in keys:
+                value = value[k]
+        except (KeyError, IndexError, TypeError):
+            got = sorted(data)[:8] if isinstance(data, dict) else type(data).__name__
+            raise BackendError(
+                f"server {self.base_url} answered {path} with JSON of another shape (top-level "
+                f"keys {got}; expected an OpenAI completion with {expected}). Fix: point "
+                "--base-url at an OpenAI-compatible /v1 endpoint (e.g. `vllm serve`).") from None
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise BackendError(f"server {self.base_url} answered {path} with a "
+                               f"{type(value).__name__} in {expected}, expected text. Fix: point "
+                               "--base-url at an OpenAI-compatible /v1 endpoint.")
+        return value
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         import httpx
 
         last: str = ""
+        start = time.monotonic()
+        attempts = 0
         for attempt in range(self.retries + 1):
+            left = self.give_up_s - (time.monotonic() - start)
             if attempt:
-                time.sleep(self.backoff * 2 ** (attempt - 1))
+                pause = self.backoff * 2 ** (attempt - 1)
+                if pause >= left:
+                    break
+                time.sleep(pause)
+                left -= pause
+            if left <= 0.05:
+                break
+            attempts += 1
             try:
-                r = self._client.post(path, json=body)
+                r = self._client.post(path, json=body, timeout=httpx.Timeout(
+                    left, connect=min(left, 10.0)))
             except (httpx.ConnectError, httpx.ConnectTimeout) as e:
                 last = f"cannot connect ({type(e).__name__})"
                 continue
             except httpx.TimeoutException as e:
-                last = f"timed out ({type(e).__name__})"
+                last = f"no answer in time ({type(e).__name__})"
                 continue
             except httpx.HTTPError as e:
                 last = f"{type(e).__name__}: {e}"
                 continue
             if r.status_code in _RETRY_STATUS:
-                last = f"HTTP {r.status_code}: {r.text[:200]}"
+                last = f"HTTP {r.status_code} {r.reason_phrase}: {_snippet(r.text)}"
                 continue
             if r.status_code >= 400:
-                raise BackendError(f"server {self.base_url} refused the request (HTTP "
-                                   f"{r.status_code}): {r.text[:300]}. Fix: check --model "
-                                   f"{self.model!r} and the server's options.")
+                raise BackendError(f"server {self.base_url} refused the request to {path} "
+                                   f"(HTTP {r.status_code} {r.reason_phrase}): "
+                                   f"{_snippet(r.text)}. Fix: check --model {self.model!r} and "
+                                   "the server's options.")
             try:
-                return r.json()
-            except ValueError as e:
-                raise BackendError(f"server {self.base_url} sent a non-JSON answer: "
-                                   f"{r.text[:200]!r}") from e
+                data = r.json()
+            except ValueError:
+                raise BackendError(f"server {self.base_url} answered {path} with something that "
+                                   f"is not JSON: {_snippet(r.text)!r}; expected an OpenAI "
+                                   "completion (JSON with choices). Fix: point --base-url at an "
+                                   "OpenAI-compatible /v1 endpoint.") from None
+            if not isinstance(data, dict):
+                raise BackendError(f"server {self.base_url} answered {path} with a JSON "
+                                   f"{type(data).__name__}; expected an object with choices. "
+                                   "Fix: point --base-url at an OpenAI-compatible /v1 endpoint.")
+            return data
+        waited = time.monotonic() - start
+        tries = f"{attempts} attempt{'s' if attempts != 1 else ''} in {waited:.0f} s"
+        if last.startswith("HTTP 5"):
+            raise BackendError(f"server {self.base_url} failed on every attempt ({tries}; "
+                               f"last: {last}). The server is up but erring. "
+                               "Fix: check the server's log, then rerun with --resume.")
+        if last.startswith("HTTP"):
+            raise BackendError(f"server {self.base_url} kept refusing ({tries}; last: "
+                               f"{last}). Fix: wait and rerun with "
+                               "--resume, or lower the request rate.")
         raise BackendError(f"OpenAI-compatible server at {self.base_url} is unreachable after "
-                           f"{self.retries + 1} attempts: {last}. Fix: start the server or "
-                           "correct --base-url.")
+                           f"{tries} (gives up after "
+                           f"{self.give_up_s:.0f} s; --param give_up_s=S changes it); last: "
+                           f"{last or 'none'}. Fix: start the server or correct --base-url.")
+
+
+def _snippet(text: str, k: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= k else text[:k] + "..."
