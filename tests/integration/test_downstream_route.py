@@ -74,7 +74,7 @@ def _check_selection(doc: dict) -> None:
 def test_validate_route_and_auto_rank_on_travel_sim(tmp_path: Path, capsys) -> None:
     rc = main(["validate", "travel-sim", "--n-impressions", "30000", "--global-conversions",
                "--route", "--rank-alpha", "auto", "--seeds", "1", "--epochs", "1",
-               "--out", str(tmp_path), "--json"])
+               "--test-conversions", "0", "--out", str(tmp_path), "--json"])
     out = capsys.readouterr().out
     assert rc == 0, out
     doc = json.loads((tmp_path / "metrics.json").read_text())
@@ -110,7 +110,8 @@ def test_bad_rank_alpha_exits_2(value: str, capsys) -> None:
 def test_validate_routes_by_default(tmp_path: Path, capsys, flags: list[str],
                                     expected: bool) -> None:
     rc = main(["validate", "travel-sim", "--n-impressions", "20000", "--global-conversions",
-               "--seeds", "1", "--epochs", "1", "--out", str(tmp_path), "--json", *flags])
+               "--seeds", "1", "--epochs", "1", "--test-conversions", "0", "--out",
+               str(tmp_path), "--json", *flags])
     assert rc == 0, capsys.readouterr().out
     doc = json.loads((tmp_path / "metrics.json").read_text())
     assert doc["config"]["options"]["route"] is expected
