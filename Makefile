@@ -28,9 +28,11 @@ install-vllm: $(VLLM_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/samplegen demo --out runs/demo
+	@echo "next: . $(VENV)/bin/activate   (puts samplegen on PATH; README: Quick start: the CLI)"
 
 demo-quick: $(STAMP)
 	$(BIN)/samplegen demo --quick --out runs/demo-quick
+	@echo "next: . $(VENV)/bin/activate   (puts samplegen on PATH; README: Quick start: the CLI)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check samplegen prompts evaluators downstream tests bench

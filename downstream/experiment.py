@@ -183,9 +183,9 @@ def run_experiment(source: Source, split: Any,
     jobs = [(s, a) for s in seed_list for a in arms]
     it: Any = jobs
     if progress:
-        from tqdm.auto import tqdm
+        from samplegen.progress import bar
 
-        it = tqdm(jobs, desc="validate", unit="run")
+        it = bar(jobs, desc="validate", unit=" runs")
     for seed, (arm, parts) in it:
         extra = [glob if p == "global" else ceilings[p] if p in ceilings else synth[p]
                  for p in parts]

@@ -16,6 +16,7 @@ from markupsafe import Markup
 from evaluators import plots
 from evaluators.properties import default_properties
 from evaluators.properties.downstream import DownstreamLift
+from evaluators.scores import CATEGORY_CVR_AUC_DELTA, DCR
 
 if TYPE_CHECKING:
     from evaluators.report import QualityReport
@@ -36,7 +37,9 @@ header p{margin:0;font-size:13px;opacity:.85}main{padding:12px 28px 40px;max-wid
 section{background:#fff;border:1px solid #dde;border-radius:8px;margin:18px 0;padding:14px 20px;overflow-x:auto}
 h2{font-size:18px;margin:4px 0 8px}p.desc{color:#555;font-size:13px;margin:0 0 10px}
 .cards{display:flex;flex-wrap:wrap;gap:12px}.card{border:1px solid #dde;border-radius:8px;
-padding:10px 14px;width:250px;background:#fcfcfd}.card h3{font-size:14px;margin:0 0 6px}
+padding:10px 14px;width:320px;background:#fcfcfd}.card h3{font-size:14px;margin:0 0 6px}
+.card p.protocol{font-size:11px;color:#555;margin:0 0 6px}.card .foot{font-size:11px;color:#666;
+margin:0 0 4px 8px}
 .card .row{display:flex;justify-content:space-between;font-size:13px;margin:2px 0}
 .score{font-weight:600;padding:0 6px;border-radius:4px}.good{background:#d7f0d9}
 .mid{background:#fbefc9}.bad{background:#f7d4d2}.na{background:#eee;color:#777}
@@ -56,9 +59,11 @@ scores (downstream lift is shown but not averaged). Empty cells could not be com
 section below says why.</p>
 {{ overall }}
 <div class="cards">{% for c in cards %}<div class="card"><h3>{{ c.title }}</h3>
+<p class="protocol">{{ c.protocol }}</p>
 {% for r in c.rows %}<div class="row"><span>{{ r.name }}</span>
-<span class="score {{ r.cls }}">{{ r.text }}</span></div>{% endfor %}
-<div style="font-size:11px;color:#666;margin-top:4px">{{ c.headline }}</div></div>{% endfor %}</div>
+<span class="score {{ r.cls }}">{{ r.text }}</span></div>
+{% if r.note %}<div class="foot">{{ r.name }}: {{ r.note }}</div>{% endif %}{% endfor %}
+</div>{% endfor %}</div>
 </section>
 {% for s in sections %}<section id="{{ s.id }}"><h2>{{ s.title }}</h2>
 {% if s.desc %}<p class="desc">{{ s.desc }}</p>{% endif %}
@@ -78,8 +83,9 @@ def render_html(report: QualityReport) -> str:
     names = report.set_names
     scores = report.get_scores()
     meta = report.meta
-    subtitle = (f"{meta.get('source', 'source')} - synthetic sets: {', '.join(names)} - "
-                f"targets: {', '.join(map(str, meta.get('targets', []))) or 'none'} - "
+    subtitle = (f"source: {meta.get('source') or 'not named'} - synthetic sets: "
+                f"{', '.join(names)} - targets: "
+                f"{', '.join(map(str, meta.get('targets', []))) or 'none'} - "
                 f"generated {_dt.datetime.now(_dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}")
     overall = _table(pd.DataFrame({"synthetic set": names,
                                    "overall score": [scores[n] for n in names]}))
@@ -138,26 +144,46 @@ def _titles() -> dict[str, tuple[str, str]]:
     return out
 
 
+#: how a raw number is labelled under a card row (one name per number: see evaluators.scores)
+_LABELS = {DCR.key: DCR.label}
+
+
 def _cards(report: QualityReport) -> list[dict]:
+    """One card per property: its protocol, then per set its score and that set's own raw
+    numbers (so every footnote names the set it belongs to)."""
     cards = []
-    for key, (title, _) in _titles().items():
-        rows, headline = [], ""
+    for key, (title, desc) in _titles().items():
+        rows = []
         for n in report.set_names:
             res = report.results[n].get(key)
             v = res.score if res is not None else float("nan")
-            rows.append({"name": n, "text": _fmt(v), "cls": _cls(v)})
-        first = report.results[report.set_names[0]].get(key)
-        if first is not None:
-            nums = {k: v for k, v in first.summary.items() if isinstance(v, float)}
-            headline = ", ".join(f"{k}={_fmt(v)}" for k, v in list(nums.items())[:2])
-        cards.append({"title": title, "rows": rows, "headline": headline})
+            nums = {k: x for k, x in (res.summary.items() if res is not None else [])
+                    if isinstance(x, float)}
+            note = ", ".join(f"{_LABELS.get(k, k)} {_fmt(x)}" for k, x in list(nums.items())[:2])
+            rows.append({"name": n, "text": _fmt(v), "cls": _cls(v), "note": note})
+        cards.append({"title": title, "rows": rows, "protocol": desc})
     ds = report.downstream
-    rows = [{"name": arm, "text": f"{_fmt(s['mean_category_cvr_auc_delta'])}", "cls": "na"}
+    rows = [{"name": arm, "text": _pm_text(s[CATEGORY_CVR_AUC_DELTA.key], s.get("std")),
+             "cls": "na", "note": f"{_count(s.get('categories'), 'target category')}, "
+                                  f"{_count(s.get('n_seeds'), 'seed')}"}
             for arm, s in (ds.summary.items() if ds else [])]
-    cards.append({"title": DownstreamLift.title, "rows": rows or [
-        {"name": "not given", "text": "-", "cls": "na"}],
-        "headline": "mean per-category CVR AUC delta vs real-only" if rows else ""})
+    cards.append({"title": f"{DownstreamLift.title}: {CATEGORY_CVR_AUC_DELTA.label}",
+                  "rows": rows or [{"name": "not given", "text": "-", "cls": "na", "note": ""}],
+                  "protocol": CATEGORY_CVR_AUC_DELTA.explain()})
     return cards
+
+
+def _count(n: Any, noun: str) -> str:
+    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    return f"{n} {noun if n == 1 else plural}"
+
+
+def _pm_text(mean: Any, std: Any) -> str:
+    sign = "" if mean is None or (isinstance(mean, float) and math.isnan(mean)) else "+"
+    text = f"{mean:{sign}.4f}" if sign else "-"
+    if std is not None and not (isinstance(std, float) and math.isnan(std)):
+        text += f" ± {std:.4f}"
+    return text
 
 
 def _section(sid: str, title: str, desc: str, blocks: list) -> dict:

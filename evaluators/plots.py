@@ -5,7 +5,10 @@ from __future__ import annotations
 import base64
 import io
 
-import matplotlib
+from samplegen.cache import redirect_library_caches
+
+redirect_library_caches()  # matplotlib's font cache goes under the samplegen cache, not ~
+import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -19,10 +22,17 @@ _COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
            "#17becf"]
 
 
-def to_data_uri(fig: plt.Figure, dpi: int = 72) -> str:
-    """PNG bytes of ``fig`` as a ``data:image/png;base64,...`` URI (the figure is closed)."""
+#: figure width in inches at :data:`DPI`: >= 640 px, so tick labels stay readable
+WIDTH = 7.0
+DPI = 100
+
+
+def to_data_uri(fig: plt.Figure, dpi: int = DPI) -> str:
+    """PNG bytes of ``fig`` as a ``data:image/png;base64,...`` URI (the figure is closed).
+
+    ``bbox_inches="tight"`` grows the canvas to hold every label (nothing is clipped)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", pad_inches=0.15)
     plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
@@ -30,7 +40,7 @@ def to_data_uri(fig: plt.Figure, dpi: int = 72) -> str:
 def distribution_plot(column: str, real: pd.Series, synthetic: dict[str, pd.Series],
                       continuous: bool, max_values: int = 12) -> str:
     """Real vs each synthetic set: frequency bars (categorical) or histograms (continuous)."""
-    fig, ax = plt.subplots(figsize=(4.6, 2.9))
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.6))
     if continuous:
         r = pd.to_numeric(real, errors="coerce").dropna().to_numpy(dtype=float)
         allv = [r] + [pd.to_numeric(s, errors="coerce").dropna().to_numpy(dtype=float)
@@ -67,25 +77,35 @@ def distribution_plot(column: str, real: pd.Series, synthetic: dict[str, pd.Seri
             ax.bar(x + i * width - 0.4 + width / 2, [f.get(v, 0.0) for v in values], width,
                    color=color, label=name, alpha=0.8 if name == "real" else 1.0)
         ax.set_xticks(x)
-        ax.set_xticklabels([v[:14] for v in values], rotation=45, ha="right", fontsize=7)
+        ax.set_xticklabels([_short(v) for v in values], rotation=45, ha="right", fontsize=8)
         ax.set_ylabel("share of rows")
-    ax.set_title(column, fontsize=9)
-    ax.legend(fontsize=6, frameon=False)
-    ax.tick_params(labelsize=7)
+    ax.set_title(column, fontsize=10)
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.tick_params(labelsize=8)
     return to_data_uri(fig)
+
+
+def _short(text: str, limit: int = 24) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def heatmap(diff: pd.DataFrame, title: str) -> str:
     """Diverging heatmap of association differences (synthetic - real) in [-1, 1]."""
     n = len(diff)
-    size = min(9.0, 2.2 + 0.32 * n)
+    size = max(WIDTH, min(11.0, 2.5 + 0.36 * n))
     fig, ax = plt.subplots(figsize=(size, size * 0.85))
-    im = ax.imshow(diff.to_numpy(dtype=float), cmap="RdBu_r", vmin=-1, vmax=1)
+    values = diff.to_numpy(dtype=float)
+    # grey: an undefined association (a column constant in one table)
+    cmap = plt.get_cmap("RdBu_r").with_extremes(bad="#d9d9d9")
+    im = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=-1, vmax=1)
+    for i, j in zip(*np.nonzero(~np.isfinite(values)), strict=True):
+        ax.text(j, i, "n/a", ha="center", va="center", fontsize=6, color="#555555")
     ax.set_xticks(range(n))
     ax.set_yticks(range(n))
-    ax.set_xticklabels([str(c)[:16] for c in diff.columns], rotation=90, fontsize=7)
-    ax.set_yticklabels([str(c)[:16] for c in diff.index], fontsize=7)
-    ax.set_title(title, fontsize=9)
+    ax.set_xticklabels([_short(str(c)) for c in diff.columns], rotation=90, fontsize=8)
+    ax.set_yticklabels([_short(str(c)) for c in diff.index], fontsize=8)
+    ax.set_title(title + "\n(grey n/a: a column constant in one table, no association)",
+                 fontsize=10)
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     return to_data_uri(fig)
 
@@ -93,7 +113,7 @@ def heatmap(diff: pd.DataFrame, title: str) -> str:
 def dcr_histogram(dcr_train: np.ndarray, dcr_holdout: np.ndarray, baseline: np.ndarray,
                   title: str) -> str:
     """Histograms of synthetic rows' distance to the closest train / holdout row."""
-    fig, ax = plt.subplots(figsize=(4.8, 2.9))
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.6))
     pooled = np.concatenate([dcr_train, dcr_holdout, baseline])
     edges = np.histogram_bin_edges(pooled, bins=25) if np.ptp(pooled) > 0 else 10
     kw = {"bins": edges, "weights": None}
@@ -104,11 +124,11 @@ def dcr_histogram(dcr_train: np.ndarray, dcr_holdout: np.ndarray, baseline: np.n
     kw["weights"] = np.full(len(baseline), 1.0 / max(1, len(baseline)))
     ax.hist(baseline, histtype="step", color=_REAL, linewidth=1.4,
             label="holdout -> train (real baseline)", **kw)
-    ax.set_xlabel("distance to closest record", fontsize=8)
-    ax.set_ylabel("share of rows", fontsize=8)
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=6, frameon=False)
-    ax.tick_params(labelsize=7)
+    ax.set_xlabel("distance to closest record", fontsize=9)
+    ax.set_ylabel("share of rows", fontsize=9)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, frameon=False)
+    ax.tick_params(labelsize=8)
     return to_data_uri(fig)
 
 
@@ -118,7 +138,7 @@ def shap_comparison(real: pd.Series, synthetic: dict[str, pd.Series], top: int =
     series = {"real-trained": real / real.sum() if real.sum() else real}
     for name, s in synthetic.items():
         series[f"{name} (TSTR)"] = s / s.sum() if s.sum() else s
-    fig, ax = plt.subplots(figsize=(5.2, 0.8 + 0.3 * len(order) * max(1, len(series) / 2)))
+    fig, ax = plt.subplots(figsize=(WIDTH, 1.0 + 0.32 * len(order) * max(1, len(series) / 2)))
     height = 0.8 / len(series)
     y = np.arange(len(order))
     for i, (name, s) in enumerate(series.items()):
@@ -126,9 +146,9 @@ def shap_comparison(real: pd.Series, synthetic: dict[str, pd.Series], top: int =
         ax.barh(y + i * height - 0.4 + height / 2, s.reindex(order).fillna(0).to_numpy(),
                 height, color=color, label=name)
     ax.set_yticks(y)
-    ax.set_yticklabels([str(c)[:20] for c in order], fontsize=7)
+    ax.set_yticklabels([_short(str(c)) for c in order], fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel("share of mean |SHAP|", fontsize=8)
-    ax.legend(fontsize=6, frameon=False)
-    ax.tick_params(labelsize=7)
+    ax.set_xlabel("share of mean |SHAP|", fontsize=9)
+    ax.legend(fontsize=8, frameon=False)
+    ax.tick_params(labelsize=8)
     return to_data_uri(fig)

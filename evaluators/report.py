@@ -16,6 +16,7 @@ from evaluators.properties import DownstreamLift, default_properties, load_valid
 from evaluators.properties.base import PropertyResult, mean_score, to_jsonable
 from evaluators.properties.privacy import check_holdout
 from samplegen.errors import SamplegenError, UsageError
+from samplegen.progress import waiting
 from samplegen.schema import Schema
 
 __all__ = ["QualityReport"]
@@ -51,12 +52,14 @@ class QualityReport:
         if isinstance(validate_metrics, (str, Path)):
             validate_metrics = load_validate_metrics(validate_metrics)
         t0 = time.perf_counter()
-        keep = [c.name for c in schema.columns if c.is_feature or c.is_label]
-        train, holdout = (schema.coerce(df[[c for c in keep if c in df.columns]])
-                          for df in (real_train, real_holdout))
-        sets = {name: _coerce_synthetic(schema, df, keep) for name, df in synthetic_sets.items()}
-        resolved, target_note = _resolve_targets(targets, train, holdout, sets, schema)
-        ctx = EvalContext(train, holdout, schema, resolved, self.options)
+        with waiting(f"report: preparing {len(real_train):,} real rows"):
+            keep = [c.name for c in schema.columns if c.is_feature or c.is_label]
+            train, holdout = (schema.coerce(df[[c for c in keep if c in df.columns]])
+                              for df in (real_train, real_holdout))
+            sets = {name: _coerce_synthetic(schema, df, keep)
+                    for name, df in synthetic_sets.items()}
+            resolved, target_note = _resolve_targets(targets, train, holdout, sets, schema)
+            ctx = EvalContext(train, holdout, schema, resolved, self.options)
         prepare_s = time.perf_counter() - t0
         self.results = {name: self._run_set(ctx, name, df) for name, df in sets.items()}
         self.downstream = DownstreamLift().compute(validate_metrics, resolved)
@@ -76,22 +79,29 @@ class QualityReport:
     def _run_set(self, ctx: EvalContext, name: str, df: pd.DataFrame
                  ) -> dict[str, PropertyResult]:
         out: dict[str, PropertyResult] = {}
-        for prop in _progress(self._properties, f"report: {name}"):
-            key = getattr(prop, "key", prop.name)
-            t = time.perf_counter()
-            try:
-                res = prop.compute(ctx, df)
-            except SamplegenError:
-                raise
-            except Exception as e:  # noqa: BLE001 - one failing property must not sink a report
-                if self.options.strict:
-                    raise
-                log.exception("property %s failed on %s", key, name)
-                res = PropertyResult(key, float("nan"), pd.DataFrame(),
-                                     notes=[f"failed: {type(e).__name__}: {e}"])
-            res.name, res.seconds = key, time.perf_counter() - t
-            out[key] = res
+        with waiting(f"report: {name}", total=len(self._properties), unit=" sections",
+                     poll=lambda: len(out)) as pb:
+            for prop in self._properties:
+                key = getattr(prop, "key", prop.name)
+                pb.set_description(f"report: {name}: {key}", refresh=False)
+                out[key] = self._run_property(ctx, prop, key, name, df)
         return out
+
+    def _run_property(self, ctx: EvalContext, prop: Any, key: str, name: str,
+                      df: pd.DataFrame) -> PropertyResult:
+        t = time.perf_counter()
+        try:
+            res = prop.compute(ctx, df)
+        except SamplegenError:
+            raise
+        except Exception as e:  # noqa: BLE001 - one failing property must not sink a report
+            if self.options.strict:
+                raise
+            log.exception("property %s failed on %s", key, name)
+            res = PropertyResult(key, float("nan"), pd.DataFrame(),
+                                 notes=[f"failed: {type(e).__name__}: {e}"])
+        res.name, res.seconds = key, time.perf_counter() - t
+        return res
 
     def _validate(self, train: pd.DataFrame, holdout: pd.DataFrame, sets: dict[str, pd.DataFrame],
                   schema: Schema) -> None:
@@ -230,10 +240,3 @@ def _resolve_targets(targets: list[str] | None, train: pd.DataFrame, holdout: pd
             syn_cats += [c for c in df[cat].dropna().unique() if c not in syn_cats]
     return sorted(syn_cats), "no sparse category found: the categories of the synthetic sets"
 
-
-def _progress(items: list, desc: str):  # noqa: ANN202
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover
-        return items
-    return tqdm(items, desc=desc, leave=False, disable=None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["cache_dir"]
+__all__ = ["cache_dir", "redirect_library_caches"]
 
 
 def cache_dir(*parts: str) -> Path:
@@ -18,3 +18,15 @@ def cache_dir(*parts: str) -> Path:
     path = Path(root).expanduser().joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def redirect_library_caches() -> None:
+    """Point third-party caches under :func:`cache_dir` unless the user set them.
+
+    matplotlib (``MPLCONFIGDIR``: its font cache and config, else ``~/.cache`` and
+    ``~/.config/matplotlib``) reads its variable when first imported, so call this
+    before importing it. SDV's usage-log config (``~/.local/share/sdv``) is switched
+    off where SDV is used (:mod:`samplegen.generators.sdv`).
+    """
+    if "MPLCONFIGDIR" not in os.environ:
+        os.environ["MPLCONFIGDIR"] = str(cache_dir("matplotlib"))

@@ -1,10 +1,13 @@
 """Evaluation integrity guards: split provenance and test contamination.
 
 * **Provenance.** A run directory records the split its generator was fitted
-  on (rule + fingerprint of the training rows) and the hashes of those rows
-  (``fit_rows.npy``). :func:`check_provenance` recomputes the evaluation split
-  and refuses (``LeakageError``, exit 2) a synthetic set whose fitting rows
-  overlap the validation or test rows.
+  on (rule + fingerprint of the training rows) and which rows those were
+  (``fit_rows.npz``: a bit per source row plus the source's fingerprint, and the
+  content hashes of the *clicked* fitting rows; a few hundred KB where the hashes
+  of every row took 17 MB). :func:`check_provenance` recomputes the evaluation
+  split and refuses (``LeakageError``, exit 2) a synthetic set whose fitting rows
+  overlap the validation or test rows: exactly, row by row, when the source is
+  the same table; on the clicked rows (the ones a positive can copy) otherwise.
 * **Contamination.** :func:`contamination` counts synthetic rows that copy a
   test row exactly, or nearly (equal on every compared column but one).
 * **Repeated rows.** Real logs repeat rows (coarse categorical features): a test
@@ -41,7 +44,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-FIT_ROWS_FILE = "fit_rows.npy"
+FIT_ROWS_FILE = "fit_rows.npz"
+_LEGACY_FIT_ROWS = "fit_rows.npy"  # older run directories: every fitting row's hash (8 B a row)
 
 
 def provenance_record(source: Source, split: Any) -> dict[str, Any]:
@@ -56,13 +60,57 @@ def provenance_record(source: Source, split: Any) -> dict[str, Any]:
 
 
 def write_fit_rows(run_dir: str | Path, source: Source, split: Any) -> Path:
-    """Write the sorted hashes of the fitting rows into ``run_dir`` (atomically)."""
+    """Write which source rows the generator was fitted on into ``run_dir`` (atomically)."""
     path = Path(run_dir) / FIT_ROWS_FILE
-    hashes = np.unique(row_hashes(source.table.iloc[split.train]))
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")  # per process: workers race
-    np.save(tmp, hashes)
+    hashes = row_hashes(source.table)
+    mask = np.zeros(len(source.table), dtype=bool)
+    mask[np.asarray(split.train, dtype=np.int64)] = True
+    clicked = _clicked(source)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")  # per process: workers race
+    np.savez_compressed(tmp, positions=np.packbits(mask), n_rows=np.int64(len(mask)),
+                        source_fingerprint=np.str_(_ordered_fingerprint(hashes)),
+                        clicked_hashes=np.unique(hashes[mask & clicked]))
     tmp.replace(path)
     return path
+
+
+def _ordered_fingerprint(hashes: np.ndarray) -> str:
+    import hashlib
+
+    return hashlib.sha256(np.ascontiguousarray(hashes, dtype=np.uint64).tobytes()).hexdigest()
+
+
+def _clicked(source: Source) -> np.ndarray:
+    """Rows a synthetic positive could copy: the clicked ones (all rows without a click label)."""
+    col = source.schema.click
+    if col is None or col not in source.table.columns:
+        return np.ones(len(source.table), dtype=bool)
+    return (pd.to_numeric(source.table[col], errors="coerce").fillna(0) > 0).to_numpy()
+
+
+def _overlap(run_dir: Path, source: Source, split: Any
+             ) -> tuple[np.ndarray, np.ndarray, str, np.ndarray] | None:
+    """(validation rows seen, test rows seen, basis, every row's hash) from the run's
+    fitting-row record, if any (the masks are over ``split.valid`` / ``split.test``)."""
+    path, legacy = run_dir / FIT_ROWS_FILE, run_dir / _LEGACY_FIT_ROWS
+    if not path.is_file() and not legacy.is_file():
+        return None
+    hashes = row_hashes(source.table)
+    every = np.ones(len(hashes), dtype=bool)
+    if not path.is_file():
+        fit_h, basis, rows = np.load(legacy), "rows", every
+    else:
+        rec = np.load(path)
+        if int(rec["n_rows"]) == len(hashes) and \
+                str(rec["source_fingerprint"]) == _ordered_fingerprint(hashes):
+            # the same table: the fitting rows' contents are known exactly (a row present in
+            # both parts, e.g. shared by a --train and a --test file, counts as seen)
+            fit = np.unpackbits(rec["positions"], count=len(hashes)).astype(bool)
+            fit_h, basis, rows = np.unique(hashes[fit]), "rows", every
+        else:
+            fit_h, basis, rows = rec["clicked_hashes"], "clicked rows", _clicked(source)
+    seen = [rows[idx] & np.isin(hashes[idx], fit_h) for idx in (split.valid, split.test)]
+    return seen[0], seen[1], basis, hashes
 
 
 @dataclass
@@ -86,20 +134,17 @@ def check_provenance(run_dir: str | Path, source: Source, split: Any) -> Provena
     manifest_path = run_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
     prov = manifest.get("provenance") or manifest.get("split") or {}
-    hashes_path = run_dir / FIT_ROWS_FILE
-    if not prov and not hashes_path.is_file():
-        return ProvenanceCheck("unknown", "the synthetic set records no fitting split; its "
-                               "overlap with the test rows is checked by the contamination guard")
-    if hashes_path.is_file():
-        fit = np.load(hashes_path)
-    else:
+    overlap = _overlap(run_dir, source, split)
+    if overlap is None:
+        if not prov:
+            return ProvenanceCheck("unknown", "the synthetic set records no fitting split; its "
+                                   "overlap with the test rows is checked by the contamination "
+                                   "guard")
         fp = prov.get("fit_fingerprint") or prov.get("train_fingerprint")
         if fp == split.train_fingerprint(source):
             return ProvenanceCheck("same-split", "fitted on the training rows of this split")
-        return ProvenanceCheck("unknown", "fitting-row hashes missing; fingerprints differ")
-    h_valid = row_hashes(source.table.iloc[split.valid])
-    h_test = row_hashes(source.table.iloc[split.test])
-    raw_valid, raw_test = np.isin(h_valid, fit), np.isin(h_test, fit)
+        return ProvenanceCheck("unknown", "fitting-row record missing; fingerprints differ")
+    raw_valid, raw_test, basis, hashes = overlap
     shared_content = ov_valid = ov_test = 0
     rule = prov.get("rule", "unknown")
     if raw_valid.any() or raw_test.any():
@@ -114,24 +159,24 @@ def check_provenance(run_dir: str | Path, source: Source, split: Any) -> Provena
         # whose content also occurs in its training part. A generator fitted on the training
         # part saw that content through the training copy, not the test row: only rows whose
         # content is absent from this split's training part are evidence of a leak.
-        in_train = row_hashes(source.table.iloc[split.train])
-        ov_v = raw_valid & ~np.isin(h_valid, in_train)
-        ov_t = raw_test & ~np.isin(h_test, in_train)
+        in_train = hashes[split.train]
+        ov_v = raw_valid & ~np.isin(hashes[split.valid], in_train)
+        ov_t = raw_test & ~np.isin(hashes[split.test], in_train)
         ov_valid, ov_test = int(ov_v.sum()), int(ov_t.sum())
         shared_content = int(raw_valid.sum() + raw_test.sum()) - ov_valid - ov_test
     if ov_valid or ov_test:
         raise LeakageError(
             f"synthetic set {str(run_dir)!r} was fitted on rows that this evaluation uses for "
-            f"validation ({ov_valid} rows) or test ({ov_test} rows); its generator split was "
-            f"{rule}. A generator that saw test rows can copy them and fake a lift. Fix: "
+            f"validation ({ov_valid} {basis}) or test ({ov_test} {basis}); its generator split "
+            f"was {rule}. A generator that saw test rows can copy them and fake a lift. Fix: "
             f"regenerate with `samplegen generate {source.name} ...` (it fits on the training "
             "part of the same default split), or pass the same --train/--test files to both "
             "commands."
         )
-    detail = "fitting rows do not overlap validation or test rows"
+    detail = f"fitting rows do not overlap validation or test rows (compared: {basis})"
     if shared_content:
-        detail += (f" ({shared_content} validation/test row(s) repeat the content of a training "
-                   "row: the source repeats them, so they are not counted as seen)")
+        detail += (f"; {shared_content} validation/test row(s) repeat the content of a training "
+                   "row: the source repeats them, so they are not counted as seen")
     return ProvenanceCheck("disjoint", detail, shared_content=shared_content)
 
 

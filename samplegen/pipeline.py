@@ -218,11 +218,15 @@ def generate(
     split: Any = None,
     generator_params: dict[str, Any] | None = None,
     progress: Progress | None = None,
+    keep_model: bool = False,
 ) -> RunResult:
     """Fit ``generator`` on the training split of ``source`` and write ``out`` (see module doc).
 
     Every input is checked before anything is written; a bad one raises a
-    :class:`~samplegen.errors.UsageError` and leaves ``out`` untouched.
+    :class:`~samplegen.errors.UsageError` and leaves ``out`` untouched. The fitted
+    generator is saved under ``out/model/`` only with ``keep_model=True``: a resume
+    refits it from the seed and the recorded training rows (same rows, same model),
+    and a pickled generator can be hundreds of MB.
     """
     from samplegen.pipeline_run import Run
 
@@ -265,7 +269,7 @@ def generate(
         rd.reset()
     run = Run(rd=rd, source=src, split=split, train=train, gen=gen, targets=tlist, plan=plan,
               config=config, key=key, seed=int(seed), align=align, skipped=skipped,
-              progress=progress, timings={"load_s": t_load})
+              progress=progress, timings={"load_s": t_load}, keep_model=bool(keep_model))
     return run.execute(existing, workers=workers, source_arg=source)
 
 

@@ -27,6 +27,7 @@ import pyarrow as pa
 from samplegen.datasets.base import Source
 from samplegen.generators.base import Generator
 from samplegen.generators.validation import RowValidator, normalize, row_hashes
+from samplegen.progress import bar, waiting
 from samplegen.rundir import ChunkSpec, RunDir, chunk_counts, chunk_rejects
 from samplegen.schema import ColumnType, Schema
 
@@ -99,8 +100,11 @@ class Run:
     skipped: list[str]
     progress: Any
     timings: dict[str, float] = field(default_factory=dict)
+    keep_model: bool = False
+    workers: int = 1
     _hashes: dict[int, np.ndarray] = field(default_factory=dict)
     _aligner: Any = None
+    _bar: Any = None
     _prov: dict[str, Any] | None = None
 
     @property
@@ -124,7 +128,9 @@ class Run:
     def _execute(self, workers: int) -> dict[str, Any]:
         self.rd.create()
         self.rd.clean_temporaries()
-        self._ensure_fit_rows()
+        self.workers = workers
+        with waiting(f"{self.gen.name}: recording the {len(self.train):,} fitting rows"):
+            self._ensure_fit_rows()
         if self.progress is not None:
             self.progress(0, sum(s.n for s in self.plan))
         self._fit_or_load()
@@ -144,7 +150,10 @@ class Run:
         if bad:
             log.warning("%d worker process(es) failed (exit codes %s); this process finished "
                         "their chunks", len(bad), bad)
-        return self._finalize()
+        manifest = self._finalize()
+        if not self.keep_model:
+            shutil.rmtree(self.rd.path / "model", ignore_errors=True)
+        return manifest
 
     def _mark_stopped(self, e: BaseException) -> None:
         """Record in the manifest why this run stopped: "interrupted" (a signal; resumable) or
@@ -227,10 +236,15 @@ class Run:
             except Exception as e:  # noqa: BLE001 - a broken save: refit (deterministic)
                 log.warning("saved model in %s cannot be loaded (%s); refitting", model, e)
         _failpoint("fit")
-        validator = _reused("validator", self._train_key(),  # from_table coerces the rows
-                            lambda: RowValidator.from_table(self.train, self.schema))
+        with waiting(f"{self.gen.name}: catalogs and copy checks of the training rows"):
+            validator = _reused("validator", self._train_key(),  # from_table coerces the rows
+                                lambda: RowValidator.from_table(self.train, self.schema))
         self.gen.fit(self.train, self.schema, seed=self.seed, validator=validator)
         self.timings["fit_s"] = time.perf_counter() - t0
+        if self.keep_model or self.workers > 1:  # spawned workers load it instead of refitting
+            self._save_model(model)
+
+    def _save_model(self, model: Any) -> None:
         tmp = self.rd.path / f".model.{os.getpid()}.tmp"
         try:
             self.gen.save(tmp)
@@ -251,7 +265,7 @@ class Run:
                   "n": sum(t.n for t in self.targets),
                   "targets": [t.conditions for t in self.targets], "seed": self.seed,
                   "resume": True, "chunk_rows": self.config["chunk_rows"], "align": self.align,
-                  "split": self.split}
+                  "split": self.split, "keep_model": self.keep_model}
         ctx = mp.get_context("spawn")
         procs = [ctx.Process(target=_worker_entry, args=(kwargs,), daemon=False) for _ in range(k)]
         for p in procs:
@@ -262,6 +276,16 @@ class Run:
     def _work(self, procs: list[Any] | None = None) -> None:
         total = sum(s.n for s in self.plan)
         pending = [s for s in self.plan if not self.rd.chunk_path(s.index).exists()]
+        self._bar = bar(total=total, desc=f"{self.gen.name}: rows written", unit=" rows",
+                        leave=True)
+        try:
+            self._work_pending(pending, total, procs)
+        finally:
+            self._bar.close()
+            self._bar = None
+
+    def _work_pending(self, pending: list[ChunkSpec], total: int,
+                      procs: list[Any] | None) -> None:
         self._report_progress(total)
         while pending:
             progressed = False
@@ -285,8 +309,6 @@ class Run:
                 time.sleep(0.2)
 
     def _report_progress(self, total: int) -> None:
-        if self.progress is None:
-            return
         import pyarrow.parquet as pq
 
         done = 0
@@ -294,7 +316,11 @@ class Run:
             path = self.rd.chunk_path(s.index)
             if path.exists():
                 done += pq.read_metadata(path).num_rows
-        self.progress(min(done, total), total)
+        done = min(done, total)
+        if self._bar is not None:
+            self._bar.update(done - self._bar.n)
+        if self.progress is not None:
+            self.progress(done, total)
 
     def _seen(self, before: int | None, keep: dict[int, np.ndarray] | None = None) -> set[int]:
         seen: set[int] = set()
@@ -427,7 +453,8 @@ class Run:
                 "method": self.align, "pool_factor": ALIGN_POOL_FACTOR, "unit": "chunk",
                 "reports": [r.get("align") for r in reports.values()]},
             files={"synthetic": "synthetic.parquet", "rejects": "rejects.jsonl",
-                   "schema": "schema.json", "model": "model/", "chunks": "chunks/"},
+                   "schema": "schema.json", "fit_rows": "fit_rows.npz", "chunks": "chunks/",
+                   **({"model": "model/"} if self.keep_model else {})},
         )
         self.rd.write_manifest(manifest)
         if status == "short":

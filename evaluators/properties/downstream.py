@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from evaluators.properties.base import PropertyResult
+from evaluators.scores import CATEGORY_CVR_AUC_DELTA, category_cvr_auc_delta, category_metric
 from samplegen.errors import UsageError
 
 __all__ = ["DownstreamLift", "load_validate_metrics", "downstream_table"]
@@ -106,27 +107,26 @@ class DownstreamLift:
     description: ClassVar[str] = (
         "ESMM trained on real rows vs real + each synthetic set over several seeds "
         "(samplegen validate); paired AUC deltas to real-only. Informational: not part of "
-        "the overall score.")
+        "the overall score. " + CATEGORY_CVR_AUC_DELTA.explain())
 
     def compute(self, data: dict[str, Any] | None, targets: list[str]) -> PropertyResult:
-        """Table of every metric, summary of per-target-category CVR AUC deltas per arm."""
+        """Table of every metric; per arm :data:`~evaluators.scores.CATEGORY_CVR_AUC_DELTA`
+        (click-space only: the same number as the demo's table)."""
         if not data:
             return PropertyResult(self.name, float("nan"), pd.DataFrame(columns=_COLUMNS),
                                   notes=["no validate metrics given (--validate-metrics)"])
         table = downstream_table(data)
-        is_cvr = table["metric"].astype(str).str.contains("cvr", case=False) & \
-            ~table["metric"].astype(str).str.contains("ctcvr", case=False)
-        per_cat = table[is_cvr & table["category"].notna()]
-        if targets:
-            per_cat = per_cat[per_cat["category"].astype(str).isin(targets)]
+        cats = list(targets) or sorted({str(c) for c in table["category"].dropna()})
+        per_cat = table[table["metric"].isin([category_metric(c) for c in cats])]
         summary: dict[str, Any] = {}
-        for arm, part in per_cat.groupby("arm", sort=False):
-            d = part["delta"].dropna()
-            if len(d):
-                summary[str(arm)] = {"mean_category_cvr_auc_delta": float(d.mean()),
-                                     "categories_improved": int((d > 0).sum()),
-                                     "categories": int(len(d))}
-        notes = ["deltas are paired over seeds against the real-only arm"]
+        for arm, rec in category_cvr_auc_delta(data, cats).items():
+            d = per_cat.loc[per_cat["arm"] == arm, "delta"].dropna()
+            summary[arm] = {CATEGORY_CVR_AUC_DELTA.key: rec["mean"], "std": rec["std"],
+                            "n_seeds": rec["n_seeds"], "categories": rec["categories"],
+                            "categories_improved": int((d > 0).sum()),
+                            "protocol": "click-space"}
+        notes = ["deltas are paired over seeds against the real-only arm",
+                 CATEGORY_CVR_AUC_DELTA.explain()]
         if "protocol" in data and isinstance(data["protocol"], dict):
             notes += [f"{k}: {v}" for k, v in data["protocol"].items()]
         if "seeds" in data:

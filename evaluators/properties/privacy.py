@@ -10,6 +10,7 @@ import pandas as pd
 from evaluators.context import EvalContext, match
 from evaluators.metrics.privacy import DCRShare, copy_rate, dcr_share, nearest, nndr
 from evaluators.properties.base import Property, PropertyResult, mean_score
+from evaluators.scores import DCR
 from samplegen.errors import UsageError
 
 __all__ = ["Privacy", "check_holdout"]
@@ -30,10 +31,9 @@ class Privacy(Property):
     name: ClassVar[str] = "privacy"
     title: ClassVar[str] = "Privacy"
     description: ClassVar[str] = (
-        "DCR: share of synthetic rows closer to a training row than to a holdout row (50% "
-        "ideal; 100% = memorised); exact copies of training rows; nearest-neighbour distance "
-        "ratio. Score = mean of 1 - 2*max(0, share - 0.5) and 1 - (copy rate - the holdout's "
-        "chance copy rate).")
+        DCR.explain() + " Also exact copies of training rows and the nearest-neighbour "
+        "distance ratio. Score = mean of 1 - 2*max(0, DCR - 0.5) (so any DCR <= 0.5 scores 1) "
+        "and 1 - (copy rate - the holdout's chance copy rate).")
 
     def _compute(self, ctx: EvalContext, synthetic: pd.DataFrame) -> PropertyResult:
         opts = ctx.options

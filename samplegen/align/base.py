@@ -91,7 +91,10 @@ class Aligner(ABC):
         self.schema = schema
         self.real_columns = list(real.columns)
         t = time.perf_counter()
-        self._fit(real, schema, seed)
+        from samplegen.progress import waiting
+
+        with waiting(f"aligner {self.name}: fit ({len(real):,} training rows)"):
+            self._fit(real, schema, seed)
         self._fit_seconds = time.perf_counter() - t
         return self
 

@@ -132,5 +132,6 @@ class CLLMAligner(Aligner):
         rep.ess = float(keep.sum())  # uniform weights over the kept rows
         rep.ess_fraction = 1.0 if keep.any() else 0.0
         rep.per_category = _per_category(strata, keep, positions)
-        rep.notes.append(f"mean confidence of the pool {float(conf.mean()):.3f}")
+        if len(conf):  # an empty pool has no mean (numpy warns "Mean of empty slice")
+            rep.notes.append(f"mean confidence of the pool {float(conf.mean()):.3f}")
         return positions, rep

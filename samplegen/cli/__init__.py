@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import errno
-import logging
 import shlex
 import signal
 import sys
@@ -60,11 +59,17 @@ _register()
 
 
 @app.callback()
-def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages.")) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages."),
+          quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr "
+                                     "(bars in a terminal, a line every 5 s elsewhere).")
+          ) -> None:
+    from samplegen.cache import redirect_library_caches
+    from samplegen.logs import setup_cli_logging
+    from samplegen.progress import set_quiet
+
+    redirect_library_caches()
+    set_quiet(True if quiet else None)
+    setup_cli_logging(verbose=verbose)
 
 
 def note_resume(where: str, flags: list[str]) -> None:

@@ -70,11 +70,14 @@ def run_demo(out: Path, cfg: DemoConfig, console: Any) -> pd.DataFrame:
     t_start = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     console.rule("[bold]1. data: travel-sim")
+    from samplegen.progress import waiting
+
     kw = {} if cfg.n_impressions is None else {"n_impressions": cfg.n_impressions}
-    src = load_source("travel-sim", **kw)
-    split = make_split(src)
-    train, _, _ = split.frames(src)
-    sparsity = sparse_categories(train, src.schema)
+    with waiting("travel-sim: simulating impressions and splitting them"):
+        src = load_source("travel-sim", **kw)
+        split = make_split(src)
+        train, _, _ = split.frames(src)
+        sparsity = sparse_categories(train, src.schema)
     targets = demo_targets(sparsity, cfg.n_targets)
     console.print(f"{len(src.table):,} impressions; click rate {src.table[src.schema.click].mean():.4f}; "
                   f"train/valid/test {split.sizes()}")
@@ -156,7 +159,7 @@ def _report(src: Source, split: Any, runs: dict[str, MethodRun], targets: list[s
     sets = {k: pd.read_parquet(r.out / "synthetic.parquet") for k, r in runs.items()}
     rep = QualityReport(max_rows=cfg.report_rows).generate(
         train, test, sets, src.schema, targets=targets,
-        validate_metrics=out / "validate" / "metrics.json")
+        validate_metrics=out / "validate" / "metrics.json", meta={"source": src.name})
     json_path, html_path = rep.save(out / "report")
     return {"json": json_path, "html": html_path, "data": rep.to_dict()}
 
@@ -170,6 +173,7 @@ def summary_table(runs: dict[str, MethodRun], metrics: dict[str, Any], report: d
     """One row per arm: rows/s, truth lift, level per target, per-target ranking delta with its
     CI and share of the fresh-real ceilings, global click-space CVR and CTCVR AUC deltas."""
     from downstream.summary import ceiling_shares
+    from evaluators.scores import dcr_share
 
     summ = pd.DataFrame(metrics["summary"])
     inst = metrics["config"].get("instrument", {})
@@ -189,7 +193,7 @@ def summary_table(runs: dict[str, MethodRun], metrics: dict[str, Any], report: d
             f"{c.removeprefix('+fresh-')} {_pct(v)}" for c, v in shares.get(arm, {}).items())
         rec["CVR AUC Δ (click-space)"] = _delta(summ, arm, "cvr_auc@click-space")
         rec["CTCVR AUC Δ"] = _delta(summ, arm, "ctcvr_auc")
-        rec["DCR"] = _fmt_num(_dcr(report.get("data", {}), name), ".2f") if run else ""
+        rec["DCR"] = _fmt_num(dcr_share(report.get("data", {}), name), ".2f") if run else ""
         rows.append(rec)
     for ref in ("real training positives", "real test positives", "real test clicks"):
         rows.append({"arm": f"({ref})", "truth lift (structural)":
@@ -233,15 +237,6 @@ def _truth(recs: list[dict[str, Any]] | None) -> str:
     if not lift:
         return "n/a"
     return f"{np.mean(lift):.2f} ({np.mean(struct):.2f})"
-
-
-def _dcr(report: dict[str, Any], name: str) -> float:
-    """Share of synthetic rows closer to train than to holdout (0.5 is ideal)."""
-    try:
-        v = report["sets"][name]["properties"]["privacy"]["summary"]["dcr_share_closer_to_train"]
-    except (KeyError, TypeError):
-        return math.nan
-    return math.nan if v is None else float(v)
 
 
 def check_out_dir(out: Path) -> None:

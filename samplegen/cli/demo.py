@@ -35,6 +35,8 @@ def register(app: typer.Typer) -> None:
         for rec in table.to_dict(orient="records"):
             t.add_row(*[_fmt(v) for v in rec.values()])
         console.print(t)
+        from evaluators.scores import DCR
+
         console.print(
             "truth lift: mean true P(conversion | click) of a set's rows in the targets over "
             "that of the targets' real clicked test rows (1.0 = a random click; structural: "
@@ -44,8 +46,7 @@ def register(app: typer.Typer) -> None:
             "same-world draws, mean over targets. Δ: paired by seed against real-only, with the "
             "95% CI; 'not resolved' when it covers 0. share of ceilings: Δ over the Δ of n "
             "fresh real positives (pos) / the impressions holding them (imp), drawn from the "
-            "same world. DCR: share of synthetic rows closer to train than to holdout (0.5 "
-            "ideal).")
+            "same world. " + DCR.explain())
         console.print(f"report: {out / 'report' / 'report.html'}")
 
 

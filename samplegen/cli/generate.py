@@ -53,6 +53,10 @@ def register(app: typer.Typer) -> None:
             "--epochs", help="Training epochs (CTGAN, TVAE, CopulaGAN, llm-finetune).")] = None,
         align: Annotated[str, typer.Option(
             "--align", help="Select rows after generation: none, shap or cllm.")] = "cllm",
+        keep_model: Annotated[bool, typer.Option(
+            "--keep-model", help="Also save the fitted generator under OUT/model/ (can be "
+            "hundreds of MB; a resume refits it from the seed and the training rows "
+            "otherwise).")] = False,
         workers: Annotated[int, typer.Option(
             "--workers", help="Worker processes sharing the run's chunks.")] = 1,
         chunk_rows: Annotated[int, typer.Option(
@@ -135,7 +139,7 @@ def register(app: typer.Typer) -> None:
         result = _run(src, generator, out=out, n=n, per_category=per_category, targets=targets,
                       seed=seed, resume=resume, epochs=epochs, align=align, workers=workers,
                       chunk_rows=chunk_rows, params=params, split=split, quiet=as_json,
-                      generate=generate)
+                      keep_model=keep_model, generate=generate)
         m = result.manifest
         if as_json:
             print_json({"out": str(result.out), "status": m["status"], "counts": m["counts"],
@@ -160,26 +164,11 @@ def _require_run(out: Path) -> None:
 
 def _run(src: Any, generator: str, *, quiet: bool, generate: Any, params: dict[str, Any],
          **kw: Any) -> Any:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+    """Run the pipeline; its bars (samplegen.progress) go to stderr unless ``quiet``."""
+    from samplegen.progress import quieted
 
-    from samplegen.cli import err_console
-
-    if quiet:
+    with quieted(quiet):
         return generate(src, generator, generator_params=params, **kw)
-    bar = Progress("[progress.description]{task.description}", BarColumn(),
-                   MofNCompleteColumn(), TimeElapsedColumn(), console=err_console)
-    task: list[Any] = []
-
-    def tick(done: int, total: int) -> None:
-        if not task:  # inputs are valid and the model is ready: show the bar from here
-            bar.start()
-            task.append(bar.add_task(f"{generator}: rows", total=total))
-        bar.update(task[0], completed=done, total=total)
-
-    try:
-        return generate(src, generator, generator_params=params, progress=tick, **kw)
-    finally:
-        bar.stop()
 
 
 def _params(items: list[str]) -> dict[str, Any]:

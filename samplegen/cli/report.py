@@ -182,12 +182,26 @@ def run_report(src: Any, paths: list[str], *, out: Path | None = None,
     return to_jsonable({"html": str(hpath), "json": str(jpath), "scores": report.get_scores(),
             "properties": {n: {k: r.score for k, r in res.items()}
                            for n, res in report.results.items()},
+            "headline": headline_numbers(report),
             "targets": report.meta["targets"],
             "seconds": {"load_split_read": round(t_load, 2), "generate": round(t_gen, 2),
                         "total": round(total, 2)}})
 
 
+def headline_numbers(report: Any) -> dict[str, dict[str, float | None]]:
+    """Per set: DCR and cat. CVR AUC Δ, defined once in :mod:`evaluators.scores`."""
+    from evaluators.scores import CATEGORY_CVR_AUC_DELTA, DCR, dcr_share
+
+    data = report.to_dict()
+    lift = (data.get("downstream") or {}).get("summary") or {}
+    return {n: {DCR.key: dcr_share(data, n),
+                CATEGORY_CVR_AUC_DELTA.key: (lift.get(f"+{n}") or {}).get(
+                    CATEGORY_CVR_AUC_DELTA.key)}
+            for n in report.set_names}
+
+
 def _print(result: dict[str, Any]) -> None:
+    from evaluators.scores import CATEGORY_CVR_AUC_DELTA, DCR
     from samplegen.cli import console
 
     names = list(result["scores"])
@@ -199,11 +213,18 @@ def _print(result: dict[str, Any]) -> None:
     for p in props:
         table.add_row(p, *[_fmt(result["properties"][n].get(p)) for n in names])
     table.add_row("[bold]overall[/]", *[f"[bold]{_fmt(result['scores'][n])}[/]" for n in names])
+    for score in (DCR, CATEGORY_CVR_AUC_DELTA):
+        table.add_row(score.label, *[_fmt(result["headline"][n][score.key], signed=score.key
+                                          == CATEGORY_CVR_AUC_DELTA.key) for n in names])
     console.print(table)
+    console.print(f"{DCR.explain()} {CATEGORY_CVR_AUC_DELTA.explain()}", highlight=False)
     console.print(f"targets: {', '.join(result['targets']) or '-'}", highlight=False)
     console.print(f"wrote {result['html']} and {result['json']} in "
                   f"{result['seconds']['total']} s", highlight=False)
 
 
-def _fmt(v: Any) -> str:
-    return "-" if v is None or v != v else f"{v:.3f}"
+def _fmt(v: Any, *, signed: bool = False) -> str:
+    """Scores to three decimals, a delta to four with its sign (report.html: four)."""
+    if v is None or v != v:
+        return "-"
+    return f"{v:+.4f}" if signed else f"{v:.3f}"

@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from samplegen import progress
 from samplegen.errors import GeneratorError, UsageError
 from samplegen.generators.validation import RowValidator
 from samplegen.schema import Schema
@@ -156,7 +157,10 @@ class Generator(ABC):
         self.validator = validator
         t0 = time.perf_counter()
         self.fit_rows = len(table)
-        self._fit(table, schema, seed=seed)
+        total, poll = self._fit_progress()
+        with progress.waiting(f"{self.name}: fit ({len(table):,} training rows)", total=total,
+                              unit=" epochs" if total else "it", poll=poll):
+            self._fit(table, schema, seed=seed)
         self.fit_seconds = time.perf_counter() - t0
         log.info("%s fitted on %d rows in %.2fs", self.name, len(table), self.fit_seconds)
         return self
@@ -164,6 +168,11 @@ class Generator(ABC):
     @abstractmethod
     def _fit(self, table: pd.DataFrame, schema: Schema, *, seed: int) -> None:
         """Fit the model on a coerced table."""
+
+    def _fit_progress(self) -> tuple[int | None, Any]:
+        """``(total, poll)`` for the fit's progress bar: e.g. epochs and a probe of the
+        epochs done (read while ``_fit`` runs); ``(None, None)`` shows elapsed time only."""
+        return None, None
 
     # --------------------------------------------------------------- sample
     def sample(self, n: int, conditions: dict[str, Any] | None = None, *, seed: int = 0,
@@ -185,10 +194,30 @@ class Generator(ABC):
         report = SampleReport(requested=n)
         seen = exclude if exclude is not None else set()
         kept: list[pd.DataFrame] = []
+        t0 = time.perf_counter()
+        pb = progress.bar(total=n, desc=f"{self.name}: sample", unit=" rows")
+        try:
+            self._loop_batches(n, conditions, rng, report, seen, kept, pb)
+        finally:
+            pb.close()
+        have = report.produced
+        report.exhausted = have < n
+        report.seconds = time.perf_counter() - t0
+        self.last_report = report
+        if report.exhausted:
+            log.warning("%s: patience ran out after %d batches with %d/%d rows; rejects: %s",
+                        self.name, report.batches, have, n, dict(report.rejected))
+        if not kept:
+            return self.schema.coerce(pd.DataFrame(columns=self.schema.names))
+        return pd.concat(kept, ignore_index=True)[self.schema.names]
+
+    def _loop_batches(self, n: int, conditions: dict[str, Any], rng: np.random.Generator,
+                      report: SampleReport, seen: set[int], kept: list[pd.DataFrame],
+                      pb: Any) -> None:
+        assert self.validator is not None
         have, idle = 0, 0
         batch = int(self.params["batch_size"])
         patience = int(self.params["patience"])
-        t0 = time.perf_counter()
         while have < n and idle < patience:
             want = min(batch, max(n - have, 1) * 2 if report.batches else max(n - have, 1))
             raw = self._sample_batch(want, conditions, rng)
@@ -217,16 +246,9 @@ class Generator(ABC):
                 idle = 0
             else:
                 idle += 1
+            progress.note(pb, drawn=report.drawn, rejected=sum(report.rejected.values()))
+            pb.update(len(good))
         report.produced = have
-        report.exhausted = have < n
-        report.seconds = time.perf_counter() - t0
-        self.last_report = report
-        if report.exhausted:
-            log.warning("%s: patience ran out after %d batches with %d/%d rows; rejects: %s",
-                        self.name, report.batches, have, n, dict(report.rejected))
-        if not kept:
-            return self.schema.coerce(pd.DataFrame(columns=self.schema.names))
-        return pd.concat(kept, ignore_index=True)[self.schema.names]
 
     @abstractmethod
     def _sample_batch(self, n: int, conditions: dict[str, Any],
@@ -263,11 +285,17 @@ class Generator(ABC):
         klass = generator_class(meta["name"])
         if cls is not Generator and not issubclass(klass, cls):
             raise GeneratorError(f"{str(d)!r} holds a {meta['name']!r} generator, not {cls.name!r}.")
+        klass._before_load()
         with open(d / _STATE_FILE, "rb") as f:
             saved = pickle.load(f)
         obj = klass(**saved["params"])
         obj._set_state(saved["state"])
         return obj
+
+    @classmethod
+    def _before_load(cls) -> None:
+        """Run before a saved state is unpickled (which imports the model's library)."""
+        return None
 
     def _state(self) -> dict[str, Any]:
         """Everything needed to sample again; override to drop unpicklable parts."""

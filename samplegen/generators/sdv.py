@@ -17,7 +17,9 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import os
 import random
+import sys
 import warnings
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -49,9 +51,38 @@ def id_columns(schema: Schema, table: pd.DataFrame, max_key_categories: int) -> 
             or (c.key and table[c.name].nunique() > max_key_categories)]
 
 
+def _no_usage_log() -> None:
+    """SDV copies a usage-log config into ``~/.local/share/sdv`` (platformdirs) when it is
+    imported and whenever it makes a logger, then logs nothing with it (its
+    ``log_registry`` is null). Import it with that folder pointed into samplegen's cache,
+    then skip the copy: same behaviour, no file in the home folder. Call before any
+    ``import sdv...``."""
+    if "sdv" not in sys.modules:
+        from samplegen.cache import cache_dir
+
+        old = os.environ.get("XDG_DATA_HOME")
+        os.environ["XDG_DATA_HOME"] = str(cache_dir("sdv"))
+        try:
+            import sdv.logging.logger  # noqa: F401 - imports every synthesizer module
+        finally:
+            if old is None:
+                os.environ.pop("XDG_DATA_HOME", None)
+            else:
+                os.environ["XDG_DATA_HOME"] = old
+    import sdv.logging.logger as sdv_logger
+
+    if getattr(sdv_logger.get_sdv_logger_config, "__module__", "") != __name__:
+        sdv_logger.get_sdv_logger_config = _empty_logger_config
+
+
+def _empty_logger_config() -> dict[str, Any]:
+    return {}
+
+
 def schema_to_metadata(schema: Schema, table: pd.DataFrame, *, skip: list[str] | None = None,
                        ) -> Any:
     """SDV ``Metadata`` from our schema (SDV's own detection guesses PII types)."""
+    _no_usage_log()
     from sdv.metadata import Metadata
 
     cols: dict[str, dict[str, Any]] = {}
@@ -95,7 +126,12 @@ class SDVGenerator(Generator):
     default_params: ClassVar[dict[str, Any]] = {"max_tries_per_batch": 10,
                                                 "max_key_categories": 200}
 
+    @classmethod
+    def _before_load(cls) -> None:
+        _no_usage_log()
+
     def _make(self, metadata: Any) -> Any:
+        _no_usage_log()
         import sdv.single_table as st
 
         kw = {k: v for k, v in self.params.items()
@@ -211,12 +247,24 @@ class _NeuralSDV(SDVGenerator):
     default_params = _NEURAL
 
     def _make(self, metadata: Any) -> Any:
+        _no_usage_log()
         import sdv.single_table as st
 
         kw: dict[str, Any] = {"epochs": int(self.params["epochs"])}
         if self.params.get("batch_size_train"):
             kw["batch_size"] = int(self.params["batch_size_train"])
         return getattr(st, self.synthesizer)(metadata, **kw)
+
+    def _fit_progress(self) -> tuple[int | None, Any]:
+        return int(self.params["epochs"]), self._epochs_done
+
+    def _epochs_done(self) -> int | None:
+        """Epochs finished so far (ctgan appends one block of losses per epoch)."""
+        model = getattr(getattr(self, "_synth", None), "_model", None)
+        losses = getattr(model, "loss_values", None)
+        if losses is None or len(losses) == 0:
+            return None
+        return int(losses["Epoch"].max()) + 1
 
 
 @register_generator("sdv-ctgan")

@@ -121,20 +121,27 @@ def dequantize_gguf(gguf: Path, *, name: str | None = None) -> Path:
     try:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        from samplegen.logs import route_library_logger
+
+        route_library_logger("transformers")
     except ImportError as e:  # pragma: no cover - transformers is a core dependency
         raise BackendError(f"loading a GGUF model needs transformers and torch: {e}") from e
     tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        # float32 is what transformers unpacks GGUF blocks in (asking for bf16 only earns a
+        # warning); the cache is written in bf16 (half the size; backends pick their dtype)
         model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name,
-                                                     dtype=torch.bfloat16)
+                                                     dtype=torch.float32)
     except Exception as e:  # noqa: BLE001 - gguf/transformers raise many kinds
         raise BackendError(f"cannot load GGUF file {str(gguf)!r}: {e}. Fix: check the file is "
                            "a complete GGUF model (and that gguf and accelerate are installed).") from e
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
+    model = model.to(torch.bfloat16)
     model.save_pretrained(str(tmp))
     tok.save_pretrained(str(tmp))
     shutil.rmtree(folder, ignore_errors=True)

@@ -63,7 +63,9 @@ def test_torchrun_entry_point_writes_checkpoint(tmp_path: Path) -> None:
     src.table.iloc[:1200].to_parquet(tmp_path / "train.parquet")
     src.table.iloc[1200:].to_parquet(tmp_path / "valid.parquet")
     src.schema.save(tmp_path / "schema.json")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    tmp = tmp_path / "tmp"  # torchrun's torchelastic_* folders land here, not in /tmp
+    tmp.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "TMPDIR": str(tmp)}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
            "--master_port", str(_free_port()), "-m", "downstream.ddp",
            "--train", str(tmp_path / "train.parquet"), "--valid", str(tmp_path / "valid.parquet"),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import html as html_lib
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -73,7 +75,7 @@ def test_report_two_sets_side_by_side(two_sets: dict) -> None:
     assert result["targets"] == ["cruise", "visa"]
     doc = json.loads((out / "report.json").read_text())
     assert set(doc["sets"]) == {"run-a", "b"}
-    assert doc["downstream"]["summary"]["+run-a"]["mean_category_cvr_auc_delta"] == 0.03
+    assert doc["downstream"]["summary"]["+run-a"]["category_cvr_auc_delta"] == 0.03
     props = doc["sets"]["run-a"]["properties"]
     assert set(props) >= {"column_shapes", "column_shapes_targets", "detection", "privacy",
                           "utility", "attribution", "precision_recall", "column_pair_trends"}
@@ -131,12 +133,96 @@ def _browser() -> str | None:
     return None
 
 
-@pytest.mark.skipif(_browser() is None, reason="no headless Chromium installed (optional "
-                    "check; the data-URI test above covers embedding)")
-def test_html_renders_offline_in_headless_chromium(two_sets: dict, tmp_path: Path) -> None:
+# measures the laid-out page in the browser; appended to a copy of report.html
+_PROBE = """<script>
+window.addEventListener('load', () => {
+  const out = {height: document.documentElement.scrollHeight, sections: {}, images: []};
+  for (const s of document.querySelectorAll('section')) {
+    const r = s.getBoundingClientRect();
+    out.sections[s.id] = {top: r.top + window.scrollY, height: r.height,
+                          text: s.innerText.length};
+  }
+  for (const img of document.querySelectorAll('img')) {
+    out.images.push({natural: img.naturalWidth, shown: img.getBoundingClientRect().width,
+                     ok: img.complete && img.naturalWidth > 0});
+  }
+  const pre = document.createElement('pre');
+  pre.id = 'probe';
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def _chromium(args: list[str], home: Path) -> subprocess.CompletedProcess:
+    """Headless Chromium as CI runs it: as root, offline, a fresh profile; its HOME is a
+    temporary folder (it keeps a cache and an NSS database there)."""
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--no-first-run",
+             "--disable-breakpad", "--disable-crash-reporter", "--hide-scrollbars",
+             f"--user-data-dir={home / 'profile'}"]
+    env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
+           "XDG_CONFIG_HOME": str(home / ".config"), "XDG_CACHE_HOME": str(home / ".cache")}
+    return subprocess.run([_browser(), *flags, *args], check=True, timeout=120,
+                          capture_output=True, text=True, env=env)
+
+
+@pytest.mark.skipif(_browser() is None and not os.environ.get("CI"),
+                    reason="no headless Chromium here (CI installs Debian's chromium and runs "
+                           "this test)")
+def test_html_renders_every_section_in_headless_chromium(two_sets: dict, tmp_path: Path) -> None:
+    import matplotlib.image as mpimg
+
+    assert _browser() is not None, "CI must install chromium (.ci/run: apt-get install chromium)"
+    page = tmp_path / "probe.html"
+    page.write_text((two_sets["out"] / "report.html").read_text().replace(
+        "</body>", _PROBE + "</body>"))
+    dom = _chromium(["--window-size=1400,900", "--virtual-time-budget=5000", "--dump-dom",
+                     page.as_uri()], tmp_path).stdout
+    probe = json.loads(html_lib.unescape(re.search(r'<pre id="probe">(.*?)</pre>', dom,
+                                                   flags=re.S).group(1)))
+    assert list(probe["sections"]) == list(SECTIONS)
+    for sid, box in probe["sections"].items():
+        assert box["height"] > 40 and box["text"] > 20, f"section {sid} is empty: {box}"
+    assert len(probe["images"]) >= 10
+    for img in probe["images"]:  # decoded, and drawn at least 600 px wide
+        assert img["ok"] and img["natural"] >= 600 and img["shown"] >= 600, img
     shot = tmp_path / "shot.png"
-    subprocess.run([_browser(), "--headless", "--disable-gpu", "--no-sandbox",
-                    "--window-size=1400,6000", f"--screenshot={shot}",
-                    (two_sets["out"] / "report.html").as_uri()], check=True, timeout=120,
-                   capture_output=True)
-    assert shot.is_file() and shot.stat().st_size > 50_000
+    height = int(probe["height"]) + 20
+    _chromium([f"--window-size=1400,{height}", f"--screenshot={shot}",
+               (two_sets["out"] / "report.html").as_uri()], tmp_path)
+    pixels = mpimg.imread(shot)
+    assert pixels.shape[1] == 1400 and pixels.shape[0] >= height - 40
+    for sid, box in probe["sections"].items():  # every section's band holds drawn content
+        band = pixels[int(box["top"]): int(box["top"] + box["height"]), :, :3]
+        assert band.size and band.std() > 0.05, f"section {sid} looks blank in the screenshot"
+
+
+def test_cli_json_and_html_give_the_same_numbers(two_sets: dict, capsys) -> None:
+    """One definition per number (evaluators.scores): the CLI's table and --json, report.json
+    and report.html agree on every score, DCR and the downstream lift."""
+    from evaluators.scores import CATEGORY_CVR_AUC_DELTA, DCR
+    from samplegen.cli.report import _print
+
+    result = json.loads(two_sets["stdout"])
+    doc = json.loads((two_sets["out"] / "report.json").read_text())
+    html = html_lib.unescape((two_sets["out"] / "report.html").read_text())
+    capsys.readouterr()
+    _print(result)
+    table = capsys.readouterr().out
+    for name in ("run-a", "b"):
+        score = doc["sets"][name]["score"]
+        assert result["scores"][name] == pytest.approx(score)
+        assert f"{score:.4f}" in html and f"{score:.3f}" in table
+        dcr = doc["sets"][name]["properties"]["privacy"]["summary"][DCR.key]
+        assert result["headline"][name][DCR.key] == pytest.approx(dcr)
+        assert f"{name}: DCR {dcr:.4f}" in html and f"{dcr:.3f}" in table
+        for key, res in doc["sets"][name]["properties"].items():
+            assert result["properties"][name][key] == pytest.approx(res["score"], nan_ok=True)
+    lift = doc["downstream"]["summary"]["+run-a"][CATEGORY_CVR_AUC_DELTA.key]
+    assert result["headline"]["run-a"][CATEGORY_CVR_AUC_DELTA.key] == lift == 0.03
+    assert result["headline"]["b"][CATEGORY_CVR_AUC_DELTA.key] is None
+    assert "+0.0300" in html and "+0.0300" in table
+    assert html.count(DCR.protocol) >= 1
+    assert " ".join(DCR.explain().split()) in " ".join(table.split())  # the same words
+    assert "source: travel-sim" in html

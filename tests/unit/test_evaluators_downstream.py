@@ -38,8 +38,11 @@ EXPERIMENT = {
 def test_experiment_format_gives_per_category_deltas() -> None:
     res = DownstreamLift().compute(EXPERIMENT, ["cruise", "visa"])
     assert math.isnan(res.score)  # informational
-    assert res.summary == {"+llm": {"mean_category_cvr_auc_delta": pytest.approx(0.01),
-                                    "categories_improved": 1, "categories": 2}}
+    llm = res.summary["+llm"]
+    assert list(res.summary) == ["+llm"]
+    assert llm["category_cvr_auc_delta"] == pytest.approx(0.01)  # (0.04 - 0.02) / 2
+    assert (llm["categories_improved"], llm["categories"], llm["protocol"]) == (1, 2,
+                                                                                 "click-space")
     assert len(res.details) == 5
     per_cat = res.artifacts["per_category"]
     assert sorted(per_cat["category"]) == ["cruise", "cruise", "visa"]

@@ -60,6 +60,22 @@ def test_same_split_is_accepted_and_overlap_is_refused(tmp_path) -> None:
         check_provenance(run2, src, split)
 
 
+def test_fit_record_is_compact_and_checks_clicked_rows_of_another_table(tmp_path) -> None:
+    src = _source()
+    leaky = _split(range(10), [], [])
+    run = tmp_path / "leaky"
+    run.mkdir()
+    (run / "manifest.json").write_text(json.dumps({"provenance": provenance_record(src, leaky)}))
+    path = write_fit_rows(run, src, leaky)
+    rec = np.load(path)
+    assert rec["positions"].nbytes == 2 and len(rec["clicked_hashes"]) == 5  # 10 bits; 5 clicks
+    # the same rows in another order: positions no longer apply, the clicked hashes do
+    shuffled = Source("toy", src.table.iloc[::-1].reset_index(drop=True), src.schema)
+    split = _split(range(6), [6, 7], [8, 9])  # rows 6-9 of the reversed table = rows 3..0
+    with pytest.raises(LeakageError, match=r"validation \(1 clicked rows\) or test \(1 clicked"):
+        check_provenance(run, shuffled, split)
+
+
 def test_unknown_provenance_is_reported_not_refused(tmp_path) -> None:
     src = _source()
     run = tmp_path / "external"

@@ -51,7 +51,9 @@ def test_generate_exact_rows_manifest_and_provenance(src, tmp_path) -> None:
     prov = m["provenance"]
     assert prov["train_fingerprint"] == split.train_fingerprint(src)
     assert prov["n_fit_rows"] == len(split.train) and prov["rule"] == split.rule
-    assert (tmp_path / "run" / "fit_rows.npy").is_file()
+    assert (tmp_path / "run" / "fit_rows.npz").is_file()
+    assert not (tmp_path / "run" / "model").exists()  # refit from the seed on resume
+    assert "model" not in m["files"]
     assert m["generator"]["name"] == "smote" and m["generator"]["fit_note"]
     assert m["versions"]["pandas"] == pd.__version__
     assert {"fit_s", "generate_s", "finalize_s"} <= set(m["timings"])
@@ -93,6 +95,17 @@ def test_resume_rebuilds_lost_chunks_identically(src, tmp_path) -> None:
     again = generate(src, "smote", out=part, resume=True, **kw)
     pd.testing.assert_frame_equal(again.to_pandas(), full)
     assert again.manifest["counts"]["written"] == 60
+
+
+def test_keep_model_saves_the_fitted_generator_and_resume_loads_it(src, tmp_path) -> None:
+    from samplegen.generators.base import Generator
+
+    kw = dict(n=12, targets=TWO, chunk_rows=6, seed=2)
+    res = generate(src, "oversample", out=tmp_path / "k", keep_model=True, **kw)
+    assert res.manifest["files"]["model"] == "model/"
+    assert Generator.load(tmp_path / "k" / "model").name == "oversample"
+    plain = generate(src, "oversample", out=tmp_path / "p", **kw)
+    pd.testing.assert_frame_equal(plain.to_pandas(), res.to_pandas())
 
 
 def test_completed_run_resumes_as_a_no_op(src, tmp_path) -> None:

@@ -24,6 +24,7 @@ from samplegen.llm.backends.attention import shared_prefix, use_gqa_attention
 from samplegen.llm.base import ChatPrompt, SamplingParams, per_prompt_constraints, prompt_key
 from samplegen.llm.guided import RowProgram, TokenTables
 from samplegen.llm.models import ModelRef, resolve_model
+from samplegen.progress import heartbeat
 
 __all__ = ["TransformersBackend"]
 
@@ -53,6 +54,9 @@ class TransformersBackend:
         if isinstance(model, (str, os.PathLike)):
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
+            from samplegen.logs import route_library_logger
+
+            route_library_logger("transformers")  # its notices go to the log file
             self.ref: ModelRef | None = resolve_model(model)
             try:
                 self.tokenizer = AutoTokenizer.from_pretrained(str(self.ref.path))
@@ -157,6 +161,7 @@ class TransformersBackend:
                              use_cache=True, logits_to_keep=1)
         self.stats["forward_passes"] += 1
         self.stats["tokens"] += int(new_mask.sum())
+        heartbeat(tokens=self.stats["tokens"])  # a batch of rows takes minutes on a CPU
         return res.logits[:, -1, :].float().cpu().numpy(), mask, res.past_key_values
 
     def _prefix_kv(self, ids: list[int]) -> list[tuple[Any, Any]]:
