@@ -11,6 +11,7 @@ from downstream.metrics import auc, calibration, evaluate, gauc, logloss
 from downstream.models import ESMM, ESMMConfig
 from downstream.provenance import check_synthetic_provenance
 from downstream.trainer import History, TrainConfig, Trainer
+from downstream.tuning import choose_rank_alpha
 
 __all__ = [
     "ESMM",
@@ -27,6 +28,7 @@ __all__ = [
     "auc",
     "calibration",
     "check_synthetic_provenance",
+    "choose_rank_alpha",
     "correct_probability",
     "evaluate",
     "fit_esmm",

@@ -30,6 +30,7 @@ from downstream.data import FeatureEncoder, subsample_nonclicks
 from downstream.fit import FittedESMM, ModelOptions, auto_neg_rate
 from downstream.models import ESMM
 from downstream.trainer import TrainConfig, Trainer
+from samplegen.errors import UsageError
 from samplegen.schema import Schema
 
 __all__ = ["train_distributed", "main"]
@@ -45,6 +46,9 @@ def train_distributed(train: pd.DataFrame, schema: Schema, *, valid: pd.DataFram
     ``torchrun`` environment when not yet initialised). Returns this rank's model
     (identical on every rank)."""
     opts = options or ModelOptions()
+    if opts.route:
+        raise UsageError("route=True is single-process: DDP ranks would take different CVR "
+                         "branches in one step. Fix: train without DDP or with route=False.")
     tc = train_config or TrainConfig()
     own_group = not dist.is_initialized()
     if own_group:

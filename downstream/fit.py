@@ -40,6 +40,7 @@ class ModelOptions:
     rank_alpha: float = 0.0
     rank_target: str = "cvr"
     guard_no_positive: bool = False
+    route: bool = False
     nise: bool = False
     nise_alpha: float = 0.1
     nise_beta: float = 1.0
@@ -55,7 +56,7 @@ class ModelOptions:
             embed_dim=self.embed_dim, tower=list(self.tower), dropout=self.dropout,
             aux_labels=list(encoder.aux) if self.aux else [], aux_weight=self.aux_weight,
             rank_alpha=self.rank_alpha, rank_target=self.rank_target,
-            guard_no_positive=self.guard_no_positive, nise=self.nise,
+            guard_no_positive=self.guard_no_positive, route=self.route, nise=self.nise,
             nise_alpha=self.nise_alpha, nise_beta=self.nise_beta,
             global_mode=self.global_mode, domain_indicator=self.domain_indicator)
 

@@ -12,6 +12,18 @@ Variants (all off by default):
   :func:`downstream.losses.pairwise_rank_loss`) on the CVR logit over clicked rows
   (``rank_target="cvr"``) or on log pCTCVR over all rows (``"ctcvr"``);
 * ``guard_no_positive``: a batch without a positive contributes no CTCVR/aux loss;
+* ``route``: Fliggy's dynamic route. Two CVR branches on the shared embedding:
+  ``cvr_tower`` (the *positive* branch) and ``cvr_tower_neg``. In training, a batch
+  that holds a positive (click*conversion = 1 on a row of this scene) computes
+  pCVR, and so pCTCVR and every CVR loss, with the positive branch; a batch
+  without one with the negative branch, so negatives alone never update the
+  positive branch (its parameters are not in that step's graph: no gradient, and
+  Adam skips them, momentum and weight decay included). At evaluation pCVR is
+  always the positive branch's. The embedding, the CTR tower and the aux towers
+  are shared by both routes and learn from every batch: clicks and aux labels are
+  dense, only the conversion label is sparse enough to leave batches without a
+  positive. The route is per process: under DDP ranks could take different
+  branches, so use it in single-process training;
 * ``nise``: NISE: a direct CVR loss on clicked rows, and on non-clicked rows
   (unlabeled for CVR) the model's own pCVR as pseudo-label (entropy
   minimisation) with weight lambda = nise_alpha * min(L_CTR / L_CVR, nise_beta);
@@ -60,6 +72,7 @@ class ESMMConfig:
     rank_alpha: float = 0.0
     rank_target: str = "cvr"
     guard_no_positive: bool = False
+    route: bool = False
     nise: bool = False
     nise_alpha: float = 0.1
     nise_beta: float = 1.0
@@ -108,7 +121,9 @@ class ESMM(nn.Module):
         nn.init.normal_(self.embedding.weight, std=0.05)
         d_in = len(config.cardinalities) * config.embed_dim + config.n_numeric
         self.ctr_tower = MLP(d_in, config.tower, config.dropout)
-        self.cvr_tower = MLP(d_in, config.tower, config.dropout)
+        self.cvr_tower = MLP(d_in, config.tower, config.dropout)  # the scoring branch
+        self.cvr_tower_neg = MLP(d_in, config.tower, config.dropout) if config.route else None
+        self.route_counts = {"positive": 0, "negative": 0}  # training batches per branch
         self.aux_towers = nn.ModuleDict(
             {_key(a): MLP(d_in, config.tower, config.dropout) for a in config.aux_labels})
         self.global_tower = MLP(d_in, config.tower, config.dropout) \
@@ -122,7 +137,7 @@ class ESMM(nn.Module):
         cat = batch["cat"]
         emb = self.embedding(cat + self.offsets).flatten(1)
         x = torch.cat([emb, batch["num"]], 1) if self.config.n_numeric else emb
-        ctr_logit, cvr_logit = self.ctr_tower(x), self.cvr_tower(x)
+        ctr_logit, cvr_logit = self.ctr_tower(x), self._cvr_branch(batch)(x)
         if self.domain_bias is not None and self.training:
             b = self.domain_bias(batch["domain"])
             ctr_logit, cvr_logit = ctr_logit + b[:, 0], cvr_logit + b[:, 1]
@@ -137,6 +152,15 @@ class ESMM(nn.Module):
             out["global_logit"], out["p_global"] = g, torch.sigmoid(g)
         return out
 
+    def _cvr_branch(self, batch: dict[str, torch.Tensor]) -> nn.Module:
+        """The CVR tower this batch uses: the positive branch, except for a training
+        batch without a positive under ``route``."""
+        if self.cvr_tower_neg is None or not self.training:
+            return self.cvr_tower
+        has_pos = has_positive(batch, self.config.global_mode)
+        self.route_counts["positive" if has_pos else "negative"] += 1
+        return self.cvr_tower if has_pos else self.cvr_tower_neg
+
     # -------------------------------------------------------------------- loss
     def loss(self, batch: dict[str, torch.Tensor], out: dict[str, torch.Tensor]
              ) -> dict[str, torch.Tensor]:
@@ -145,10 +169,10 @@ class ESMM(nn.Module):
         w = batch["weight"]
         click, conv, ctcvr = batch["click"], batch["conversion"], batch["ctcvr"]
         is_global = (batch["domain"] == 1).float()
-        local = 1 - is_global if c.global_mode == "head" else torch.ones_like(click)
+        local = _local(batch, c.global_mode)
         terms: dict[str, torch.Tensor] = {}
         terms["ctr"] = weighted_bce_logits(out["ctr_logit"], click, w, local)
-        has_pos = bool(((ctcvr * local) > 0).any())
+        has_pos = has_positive(batch, c.global_mode)
         l_ctcvr = weighted_bce(out["p_ctcvr"], ctcvr, w, local)
         terms["ctcvr"] = l_ctcvr if has_pos or not c.guard_no_positive else l_ctcvr * 0.0
         total = terms["ctr"] + terms["ctcvr"]
@@ -179,6 +203,19 @@ class ESMM(nn.Module):
             total = total + terms["global"]
         terms["loss"] = total
         return terms
+
+
+def has_positive(batch: dict[str, torch.Tensor], global_mode: str = "none") -> bool:
+    """Whether ``batch`` holds a CTCVR positive of this scene (rows of a separate
+    global head, ``global_mode="head"``, do not count)."""
+    return bool(((batch["ctcvr"] * _local(batch, global_mode)) > 0).any())
+
+
+def _local(batch: dict[str, torch.Tensor], global_mode: str) -> torch.Tensor:
+    """1 for the rows that train the scene's tasks, 0 for global-head rows."""
+    if global_mode == "head":
+        return (batch["domain"] != 1).to(batch["click"].dtype)
+    return torch.ones_like(batch["click"])
 
 
 def _key(name: str) -> str:

@@ -159,6 +159,9 @@ class Trainer:
             for batch in bar:
                 batch = self._to_device(batch)
                 terms = self.model.loss(batch, forward(batch))
+                # set_to_none: a parameter outside this step's graph (e.g. the
+                # positive CVR branch of a routed ESMM on a batch without a
+                # positive) keeps grad None, so Adam leaves it (and its momentum) alone
                 opt.zero_grad(set_to_none=True)
                 terms["loss"].backward()
                 opt.step()

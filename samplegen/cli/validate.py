@@ -88,7 +88,14 @@ def register(app: typer.Typer) -> None:
             "--neg-rate", help="Share of non-clicked TRAINING rows kept (auto: ~4 per click "
                                "on large tables); corrected at evaluation.")] = "auto",
         aux: Annotated[bool, typer.Option("--aux", help="Auxiliary-label tasks.")] = False,
-        rank_alpha: Annotated[float, typer.Option("--rank-alpha")] = 0.0,
+        rank_alpha: Annotated[str, typer.Option(
+            "--rank-alpha", help="Weight of the pairwise rank loss, or auto: chosen on the "
+                                 "validation split from 0, 0.1, 0.3, 1 (real-only, up to 3 "
+                                 "seeds; metrics.json records the grid and the choice).")] = "0",
+        route: Annotated[bool, typer.Option(
+            "--route/--no-route", help="Fliggy dynamic route: two CVR branches, batches "
+                                       "without a positive train only the other one (the "
+                                       "default: README, 'ESMM variants').")] = True,
         nise: Annotated[bool, typer.Option("--nise", help="NISE pseudo-labels.")] = False,
         threads: Annotated[int, typer.Option("--threads", help="torch CPU threads.")] = 1,
         valid_frac: Annotated[float, typer.Option("--valid-frac")] = 0.1,
@@ -152,7 +159,8 @@ def register(app: typer.Typer) -> None:
         result = _run(src, sets, ruler=ruler, seeds=seeds, targets=targets, global_conversions=global_conversions,
                       global_mode=global_mode, global_weight=global_weight,
                       synthetic_weight=synthetic_weight, epochs=epochs, batch_size=batch_size,
-                      lr=lr, rate=rate, aux=aux, rank_alpha=rank_alpha, nise=nise,
+                      lr=lr, rate=rate, aux=aux, rank_alpha=_rank_alpha(rank_alpha),
+                      route=route, nise=nise,
                       threads=threads, valid_frac=valid_frac, test_frac=test_frac,
                       split_seed=split_seed, progress=not as_json, split=split)
         folder = out or (sets[0] if sets and sets[0].is_dir() else Path("samplegen-validate"))
@@ -162,6 +170,7 @@ def register(app: typer.Typer) -> None:
             return
         _print_table(result, src.oracle is not None)
         _print_ruler(result)
+        _print_rank_choice(result.config.get("rank_alpha_selection"))
         _print_integrity(result)
         from samplegen.cli import console
 
@@ -180,11 +189,36 @@ def _neg_rate(value: str) -> float | None:
     return rate
 
 
+def _rank_alpha(value: str) -> float | None:
+    """``None`` for auto (chosen on validation), else the weight."""
+    if value == "auto":
+        return None
+    try:
+        alpha = float(value)
+    except ValueError:
+        raise UsageError(f"--rank-alpha {value!r}: use 'auto' or a number >= 0.") from None
+    if not alpha >= 0:
+        raise UsageError(f"--rank-alpha {alpha} must be >= 0 (or auto).")
+    return alpha
+
+
+def _print_rank_choice(sel: dict[str, Any] | None) -> None:
+    if not sel:
+        return
+    from samplegen.cli import console
+
+    grid = ", ".join(f"{s['alpha']:g}: {_fmt(s['mean'])}" for s in sel["scores"])
+    console.print(f"rank_alpha auto: {sel['alpha']:g}, chosen on the validation split by "
+                  f"{_label(sel['metric'])} (mean of seeds {sel['seeds']}: {grid})",
+                  highlight=False)
+
+
 def _run(src: Any, sets: list[Path], *, ruler: dict[str, Any], seeds: int, targets: str | None,
          global_conversions: bool, global_mode: str, global_weight: float,
          synthetic_weight: float, epochs: int, batch_size: int, lr: float, rate: float | None,
-         aux: bool, rank_alpha: float, nise: bool, threads: int, valid_frac: float,
-         test_frac: float, split_seed: int, progress: bool, split: Any = None) -> Any:
+         aux: bool, rank_alpha: float | None, nise: bool, threads: int, valid_frac: float,
+         test_frac: float, split_seed: int, progress: bool, split: Any = None,
+         route: bool = False) -> Any:
     from downstream.experiment import run_experiment
     from downstream.fit import ModelOptions
     from downstream.trainer import TrainConfig
@@ -199,17 +233,42 @@ def _run(src: Any, sets: list[Path], *, ruler: dict[str, Any], seeds: int, targe
     if split is None:
         split = make_split(src, valid_frac=valid_frac, test_frac=test_frac, seed=split_seed)
     tlist = [t.strip() for t in targets.split(",") if t.strip()] if targets else None
-    opts = ModelOptions(neg_rate=rate, aux=aux, rank_alpha=rank_alpha, nise=nise)
+    opts = ModelOptions(neg_rate=rate, aux=aux, rank_alpha=rank_alpha or 0.0, route=route,
+                        nise=nise)
     tc = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, threads=threads)
+    choice = None
+    if rank_alpha is None:
+        choice = _choose_rank_alpha(src, split, tlist, opts, tc, seeds)
+        opts.rank_alpha = choice.alpha
     instrument = None
     if ruler["test_conversions"] or ruler["fresh_real"]:
         instrument = _instrument(src, split, names, tlist, ruler)
         tlist = instrument.targets
-    return run_experiment(src, split, {k: str(v) for k, v in names.items()}, seeds=seeds,
-                          targets=tlist, global_rows=global_conversions, global_mode=global_mode,
-                          global_weight=global_weight, synthetic_weight=synthetic_weight,
-                          options=opts, train_config=tc, progress=progress,
-                          instrument=instrument)
+    result = run_experiment(src, split, {k: str(v) for k, v in names.items()}, seeds=seeds,
+                            targets=tlist, global_rows=global_conversions,
+                            global_mode=global_mode, global_weight=global_weight,
+                            synthetic_weight=synthetic_weight, options=opts, train_config=tc,
+                            progress=progress, instrument=instrument)
+    if choice is not None:
+        result.config["rank_alpha_selection"] = choice.to_dict()
+    return result
+
+
+def _choose_rank_alpha(src: Any, split: Any, targets: list[str] | None, opts: Any, tc: Any,
+                       seeds: int) -> Any:
+    """``--rank-alpha auto``: the weight from the grid with the best validation
+    click-space CVR AUC of real-only ESMM (never the test rows)."""
+    from downstream.experiment import _default_targets, _frames
+    from downstream.fit import ModelOptions, auto_neg_rate
+    from downstream.tuning import choose_rank_alpha
+
+    train, valid, _ = _frames(src, split)
+    if opts.neg_rate is None:  # the rate run_experiment will use
+        opts = ModelOptions.from_dict({**opts.__dict__,
+                                       "neg_rate": auto_neg_rate(train, src.schema.click)})
+    tl = targets if targets is not None else _default_targets(train, src.schema)
+    return choose_rank_alpha(train, valid, src.schema, seeds=list(range(min(seeds, 3))),
+                             targets=tl, options=opts, train_config=tc)
 
 
 def _instrument(src: Any, split: Any, names: dict[str, Path], targets: list[str] | None,

@@ -19,6 +19,7 @@ VARIANTS = {
     "rank-cvr": {"rank_alpha": 0.5},
     "rank-ctcvr": {"rank_alpha": 0.5, "rank_target": "ctcvr"},
     "guard": {"guard_no_positive": True},
+    "route": {"route": True, "aux": True},
     "nise": {"nise": True},
     "global-head": {"global_mode": "head", "domain_indicator": True},
     "bucketize+neg-sampling": {"numeric": "bucketize", "neg_rate": 0.5},

@@ -9,7 +9,7 @@ def test_public_names_are_locked() -> None:
     assert sorted(downstream.__all__) == sorted([
         "ESMM", "ESMMConfig", "EncodedTable", "ExperimentResult", "FeatureEncoder", "FittedESMM",
         "History", "ModelOptions", "ParquetBatches", "TrainConfig", "Trainer", "auc",
-        "calibration", "check_synthetic_provenance", "correct_probability", "evaluate",
+        "calibration", "check_synthetic_provenance", "choose_rank_alpha", "correct_probability", "evaluate",
         "fit_esmm", "gauc", "load_esmm", "load_synthetic", "logloss", "merge_labels",
         "prepare_global_rows", "read_run_dir", "read_table", "run_experiment",
         "subsample_nonclicks",
