@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from samplegen.errors import UsageError
-from samplegen.level import estimate_levels, weigh_synthetic
+from samplegen.level import estimate_levels, global_rows_before, weigh_synthetic
 from samplegen.schema import Schema
 
 __all__ = ["plan_level", "valid_level", "LevelOffset", "level_model", "FIXES"]
@@ -57,7 +57,7 @@ def plan_level(level: str | float | dict[str, float], synth: dict[str, pd.DataFr
         raise UsageError(f"level fix {fix!r}: use one of {FIXES}.")
     record: dict[str, Any] = {"mode": level if isinstance(level, str) else "given", "fix": fix}
     if level == "auto":
-        glob = _training_window(extras, train, schema)
+        glob = global_rows_before(extras, train, schema)
         est = estimate_levels(train, schema, list(targets), global_rows=glob)
         rates = {t: e.rate for t, e in est.items()}
         record["estimates"] = {t: e.to_dict() for t, e in est.items()}
@@ -106,11 +106,12 @@ class LevelOffset:
                ) -> dict[str, np.ndarray]:
         if category is None or not self.offsets:
             return pred
-        z = _logit(np.asarray(pred["p_cvr"], dtype="float64"))
+        p = np.asarray(pred["p_cvr"], dtype="float64").copy()
         for t, d in self.offsets.items():
-            z[category == t] += d
+            m = category == t
+            p[m] = 1.0 / (1.0 + np.exp(-(_logit(p[m]) + d)))
         out = dict(pred)
-        out["p_cvr"] = 1.0 / (1.0 + np.exp(-z))
+        out["p_cvr"] = p
         out["p_ctcvr"] = np.asarray(pred["p_ctr"], dtype="float64") * out["p_cvr"]
         return out
 
@@ -167,16 +168,3 @@ def valid_level(fitted: Any, valid: pd.DataFrame, schema: Schema, rates: dict[st
             "value": pred / r, "task": "cvr", "protocol": "click-space", "kind": "level",
             "category": t, "n": int(len(rows)), "rate": r, "observed_valid_cvr": obs}
     return out
-
-
-def _training_window(extras: dict[str, Any] | None, train: pd.DataFrame, schema: Schema
-                     ) -> pd.DataFrame | None:
-    """The source's global-conversion candidates no later than the training rows."""
-    glob = (extras or {}).get("global_candidates")
-    if glob is None or not len(glob):
-        return None
-    ts = schema.timestamp
-    if ts and ts in glob.columns and ts in train.columns:
-        return glob[pd.to_datetime(glob[ts]) <= pd.to_datetime(train[ts]).max()]
-    log.info("global candidates have no timestamp: not used for the level estimate")
-    return None

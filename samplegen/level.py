@@ -30,7 +30,8 @@ from samplegen.errors import DataError, UsageError
 from samplegen.schema import Schema
 
 __all__ = ["LevelEstimate", "estimate_levels", "category_signals", "level_weight",
-           "weigh_synthetic", "parse_level", "WEIGHT_COL"]
+           "weigh_synthetic", "parse_level", "level_record", "global_rows_before",
+           "WEIGHT_COL"]
 
 log = logging.getLogger(__name__)
 
@@ -216,6 +217,33 @@ def _prior(others: pd.DataFrame, target: pd.Series, names: list[str]) -> tuple[f
     var_t = var_b + var_mean
     strength = m_t * (1 - m_t) / var_t - 1 if var_t > 0 else _MAX_STRENGTH
     return m_t, float(np.clip(strength, _MIN_STRENGTH, _MAX_STRENGTH))
+
+
+def global_rows_before(extras: dict[str, Any] | None, train: pd.DataFrame, schema: Schema
+                       ) -> pd.DataFrame | None:
+    """A source's global-conversion candidates no later than the training rows
+    (``None`` without candidates or without a timestamp to cut them by)."""
+    glob = (extras or {}).get("global_candidates")
+    ts = schema.timestamp
+    if glob is None or not len(glob) or not ts or ts not in glob.columns \
+            or ts not in train.columns:
+        return None
+    return glob[pd.to_datetime(glob[ts]) <= pd.to_datetime(train[ts]).max()]
+
+
+def level_record(train: pd.DataFrame, schema: Schema, categories: list[str], *,
+                 extras: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The level estimate of each category for a manifest: ``{category: estimate
+    dict}``, or ``{"error": why}`` for a category that cannot be estimated (no click)."""
+    out: dict[str, Any] = {}
+    glob = global_rows_before(extras, train, schema)
+    for c in categories:
+        try:
+            out[c] = estimate_levels(train, schema, [c], global_rows=glob)[c].to_dict()
+        except UsageError as e:
+            out[c] = {"error": str(e)}
+    return {"estimates": out, "basis": "training rows only; empirical Bayes over categories "
+                                       "(samplegen.level)"}
 
 
 def level_weight(real_clicks: float, real_conversions: float, syn_clicks: float,
