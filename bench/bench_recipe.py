@@ -16,7 +16,8 @@ the set under each recipe:
 * ``weights-cvr``: the same weights, synthetic rows train only a click-space CVR
   term (``--synthetic-rows cvr``);
 * ``offset-cvr``: weight 1, CVR-only rows, the level fixed by a per-target CVR
-  logit shift at inference (``--level auto --level-fix offset``).
+  logit shift at inference (``--level auto --level-fix offset``);
+* ``offset-all``: today's rows (weight 1, every loss) and the same shift.
 
 Per-target metrics on a test enlarged with same-world draws; Δ paired by seed
 against the real-only arm of the same recipe (for ``offset-cvr`` that arm is
@@ -41,7 +42,8 @@ TARGETS = ["theme park", "ski trip"]
 RECIPES = {"today": {"level": None, "fix": "weights", "rows": "all"},
            "weights": {"level": "auto", "fix": "weights", "rows": "all"},
            "weights-cvr": {"level": "auto", "fix": "weights", "rows": "cvr"},
-           "offset-cvr": {"level": "auto", "fix": "offset", "rows": "cvr"}}
+           "offset-cvr": {"level": "auto", "fix": "offset", "rows": "cvr"},
+           "offset-all": {"level": "auto", "fix": "offset", "rows": "all"}}
 PER = "cvr_auc@click-space[targets]"
 GLOBAL = ["cvr_auc@click-space", "ctcvr_auc"]
 
@@ -103,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default="40,400", help="synthetic positives per target")
     ap.add_argument("--generators", default="oversample,sdv-gaussian-copula,perfect")
     ap.add_argument("--recipes", default=",".join(RECIPES))
+    ap.add_argument("--no-ceilings", action="store_true", help="skip the fresh-real arms")
     ap.add_argument("--quick", action="store_true",
                     help="1M impressions, 5 seeds, 2 epochs, 300 test conversions")
     args = ap.parse_args(argv)
@@ -138,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
             sets = {g: (_perfect(world, size, window, 7) if g == "perfect"
                         else _generated(src, split, g, size, Path(tmp))) for g in gens}
         inst = Instrument.build(src, split, TARGETS, min_test_conversions=args.test_conversions,
-                                fresh_positives=size)
+                                fresh_positives=None if args.no_ceilings else size)
         runs: dict[str, list[dict]] = {}
         print(f"## {size} synthetic positives per target\n")
         print("| recipe | arm | level theme park | level ski trip | level valid (tp / ski) | "
