@@ -254,13 +254,18 @@ def _user_column(schema: Schema, df: pd.DataFrame) -> str | None:
 
 
 def _as_str(s: pd.Series) -> pd.Series:
+    if isinstance(s.dtype, pd.CategoricalDtype):  # map the categories once, not every row
+        names = _as_str(pd.Series(np.asarray(s.cat.categories, dtype=object))).to_numpy()
+        codes = s.cat.codes.to_numpy()
+        arr = np.asarray(names, dtype=object)[np.where(codes < 0, 0, codes)] if len(names) \
+            else np.full(len(s), None, dtype=object)
+        arr[codes < 0] = None
+        return pd.Series(arr, index=s.index, dtype=object)
     if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
         return s.astype(object).where(s.notna(), None).map(
             lambda v: v if v is None or isinstance(v, str) else _fmt(v))
     if pd.api.types.is_float_dtype(s):
         return s.map(lambda v: None if pd.isna(v) else _fmt(v))
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        return _as_str(s.astype(object))
     return s.astype(str).where(s.notna(), None)
 
 

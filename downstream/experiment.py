@@ -138,8 +138,9 @@ def run_experiment(source: Source, split: Any,
                    global_weight: float = 1.0, synthetic_weight: float = 1.0,
                    options: ModelOptions | None = None,
                    train_config: TrainConfig | None = None, progress: bool = False,
-                   paired: str = "ttest", instrument: Instrument | None = None
-                   ) -> ExperimentResult:
+                   paired: str = "ttest", instrument: Instrument | None = None,
+                   level: str | float | dict[str, float] | None = None,
+                   level_fix: str = "weights") -> ExperimentResult:
     """Train real-only and real+each set on the same split and seeds; summarise.
 
     Arms: ``real-only``; ``+<name>`` per synthetic set; with ``global_rows``
@@ -152,6 +153,10 @@ def run_experiment(source: Source, split: Any,
     (``+fresh-positives``, ``+fresh-impressions``) are trained too, and the config
     records the truth lift of every set. Per-target metrics are also averaged over
     the targets (``...[targets]``) so that one paired interval covers them.
+    ``level`` (``"auto"``, a rate, ``{target: rate}``; ``None``/``"none"``: off)
+    brings each target to that conversion level (``level_fix``: ``"weights"`` of
+    the synthetic rows, or a per-target CVR ``"offset"`` at inference) and checks
+    every model's level on the validation rows (:mod:`downstream.recipe`).
     """
     if paired not in ("ttest", "wilcoxon"):
         raise UsageError(f"paired={paired!r}: use 'ttest' or 'wilcoxon'.")
@@ -174,6 +179,12 @@ def run_experiment(source: Source, split: Any,
     oracle = None
     if source.oracle is not None:
         oracle = source.oracle.iloc[np.asarray(split.test)].reset_index(drop=True)
+    level_cfg: dict[str, Any] | None = None
+    if level is not None and level != "none" and targets:
+        from downstream.recipe import plan_level
+
+        synth, level_cfg = plan_level(level, synth, train, valid, schema, list(targets),
+                                      source.extras, fix=level_fix)
     arms = _arms(synth, glob)
     ceilings = dict(instrument.arms) if instrument is not None else {}
     arms += [(name, [name]) for name in ceilings]
@@ -198,7 +209,15 @@ def run_experiment(source: Source, split: Any,
         tc = TrainConfig(**{**base_tc.__dict__, "seed": seed})
         t0 = time.perf_counter()
         fitted = fit_esmm(rows, schema, valid=valid, options=opts, train_config=tc)
+        if level_cfg is not None:
+            from downstream.recipe import level_model
+
+            fitted = level_model(fitted, valid, schema, level_cfg)
         metrics = _evaluate(fitted, test, targets, oracle, instrument)
+        if level_cfg is not None:
+            from downstream.recipe import valid_level
+
+            metrics.update(valid_level(fitted, valid, schema, level_cfg["rates"]))
         runs.append({"arm": arm, "seed": seed, "metrics": metrics, "train_rows": len(rows),
                      "seconds": round(time.perf_counter() - t0, 2),
                      "epochs": len(fitted.history.train_loss),
@@ -211,6 +230,8 @@ def run_experiment(source: Source, split: Any,
                        **{f"synthetic:{k}": len(v) for k, v in synth.items()},
                        **({"global": len(glob)} if glob is not None else {})},
               "split": _split_info(split), "integrity": integrity}
+    if level_cfg is not None:
+        config["level"] = level_cfg
     if instrument is not None:
         config["instrument"] = {**instrument.protocol, "truth": instrument.truth(synth),
                                 "ceiling_rows": {k: len(v) for k, v in ceilings.items()}}

@@ -49,6 +49,8 @@ class ModelOptions:
     neg_rate: float | None = 1.0
     numeric: str = "normalize"
     min_count: int = 1
+    synthetic_rows: str = "all"
+    synthetic_bias: bool = False
 
     def model_config(self, encoder: FeatureEncoder) -> ESMMConfig:
         return ESMMConfig(
@@ -58,7 +60,8 @@ class ModelOptions:
             rank_alpha=self.rank_alpha, rank_target=self.rank_target,
             guard_no_positive=self.guard_no_positive, route=self.route, nise=self.nise,
             nise_alpha=self.nise_alpha, nise_beta=self.nise_beta,
-            global_mode=self.global_mode, domain_indicator=self.domain_indicator)
+            global_mode=self.global_mode, domain_indicator=self.domain_indicator,
+            synthetic_rows=self.synthetic_rows, synthetic_bias=self.synthetic_bias)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelOptions:

@@ -33,6 +33,14 @@ Variants (all off by default):
 * ``domain_indicator``: a learned bias on the CTR/CVR logits for the global
   source in training; in eval mode every row is treated as this scene, so the
   indicator is never a test-time input.
+* ``synthetic_rows`` (issue 17): ``"all"`` (synthetic rows enter every loss like
+  real rows) or ``"cvr"`` (they enter no CTR/CTCVR/aux/rank term and train only a
+  click-space CVR term, BCE of pCVR against their conversion label, normalised
+  like the CTCVR term, so a synthetic click does not raise its category's CTR);
+* ``synthetic_bias``: a learned bias on the CVR logit of synthetic rows in
+  training only (a provenance tag, dropped at inference).
+
+Conversion labels may be soft (a probability in [0, 1]): every BCE term takes them.
 
 The model owns its loss: ``loss(batch, outputs) -> dict`` with key ``"loss"``.
 """
@@ -78,8 +86,12 @@ class ESMMConfig:
     nise_beta: float = 1.0
     global_mode: str = "none"
     domain_indicator: bool = False
+    synthetic_rows: str = "all"
+    synthetic_bias: bool = False
 
     def __post_init__(self) -> None:
+        if self.synthetic_rows not in ("all", "cvr"):
+            raise UsageError(f"synthetic_rows={self.synthetic_rows!r}: use 'all' or 'cvr'.")
         if self.rank_target not in ("cvr", "ctcvr"):
             raise UsageError(f"rank_target={self.rank_target!r}: use 'cvr' or 'ctcvr'.")
         if self.global_mode not in ("none", "labels", "head"):
@@ -131,6 +143,7 @@ class ESMM(nn.Module):
         self.domain_bias = nn.Embedding(2, 2) if config.domain_indicator else None
         if self.domain_bias is not None:
             nn.init.zeros_(self.domain_bias.weight)
+        self.synthetic_bias = nn.Parameter(torch.zeros(())) if config.synthetic_bias else None
 
     # ----------------------------------------------------------------- forward
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -141,6 +154,8 @@ class ESMM(nn.Module):
         if self.domain_bias is not None and self.training:
             b = self.domain_bias(batch["domain"])
             ctr_logit, cvr_logit = ctr_logit + b[:, 0], cvr_logit + b[:, 1]
+        if self.synthetic_bias is not None and self.training:
+            cvr_logit = cvr_logit + self.synthetic_bias * batch["is_synthetic"]
         p_ctr, p_cvr = torch.sigmoid(ctr_logit), torch.sigmoid(cvr_logit)
         out = {"ctr_logit": ctr_logit, "cvr_logit": cvr_logit,
                "p_ctr": p_ctr, "p_cvr": p_cvr, "p_ctcvr": p_ctr * p_cvr}
@@ -170,6 +185,9 @@ class ESMM(nn.Module):
         click, conv, ctcvr = batch["click"], batch["conversion"], batch["ctcvr"]
         is_global = (batch["domain"] == 1).float()
         local = _local(batch, c.global_mode)
+        syn_only_cvr = c.synthetic_rows == "cvr"
+        if syn_only_cvr:
+            local = local * (1 - batch["is_synthetic"])
         terms: dict[str, torch.Tensor] = {}
         terms["ctr"] = weighted_bce_logits(out["ctr_logit"], click, w, local)
         has_pos = has_positive(batch, c.global_mode)
@@ -197,6 +215,10 @@ class ESMM(nn.Module):
             lam = nise_lambda(terms["ctr"], l_cvr, c.nise_alpha, c.nise_beta)
             terms["cvr"], terms["pseudo"], terms["nise_lambda"] = l_cvr, l_pseudo, lam
             total = total + l_cvr + lam * l_pseudo
+        if syn_only_cvr:
+            terms["synthetic_cvr"] = _synthetic_cvr(out["cvr_logit"], conv, w,
+                                                    batch["is_synthetic"] * click, local)
+            total = total + terms["synthetic_cvr"]
         if self.global_tower is not None:
             terms["global"] = weighted_bce_logits(out["global_logit"], batch["global"], w,
                                                   is_global)
@@ -216,6 +238,16 @@ def _local(batch: dict[str, torch.Tensor], global_mode: str) -> torch.Tensor:
     if global_mode == "head":
         return (batch["domain"] != 1).to(batch["click"].dtype)
     return torch.ones_like(batch["click"])
+
+
+def _synthetic_cvr(logit: torch.Tensor, label: torch.Tensor, weight: torch.Tensor,
+                   rows: torch.Tensor, local: torch.Tensor) -> torch.Tensor:
+    """BCE of the CVR logit on the synthetic clicked ``rows``, summed with their
+    weights and divided by the real rows' total weight (the CTCVR term's
+    denominator), so a synthetic row of weight w counts like a real row of weight w."""
+    ll = F.binary_cross_entropy_with_logits(logit, label, reduction="none")
+    total = (weight * local).sum().clamp_min(1.0)
+    return (weight * rows * ll).sum() / total
 
 
 def _key(name: str) -> str:

@@ -194,6 +194,17 @@ class Run:
         finally:
             self.rd.release(_FIT_ROWS)
 
+    def _level(self) -> dict[str, Any] | None:
+        """The level estimate of each target category (issue 17), or None."""
+        from samplegen.level import level_record
+
+        cat, sch = self.schema.category, self.schema
+        if not cat or not sch.click or not sch.conversion:
+            return None
+        cats = list(dict.fromkeys(str(t.conditions[cat]) for t in self.targets
+                                  if cat in t.conditions))
+        return level_record(self.train, sch, cats, extras=self.source.extras) if cats else None
+
     def _manifest(self, status: str, **extra: Any) -> dict[str, Any]:
         from samplegen import __version__
         from samplegen.integrity import provenance_record
@@ -452,6 +463,7 @@ class Run:
             align=None if not self.align else {
                 "method": self.align, "pool_factor": ALIGN_POOL_FACTOR, "unit": "chunk",
                 "reports": [r.get("align") for r in reports.values()]},
+            level=self._level(),
             files={"synthetic": "synthetic.parquet", "rejects": "rejects.jsonl",
                    "schema": "schema.json", "fit_rows": "fit_rows.npz", "chunks": "chunks/",
                    **({"model": "model/"} if self.keep_model else {})},

@@ -78,6 +78,21 @@ def register(app: typer.Typer) -> None:
         global_weight: Annotated[float, typer.Option("--global-weight")] = 1.0,
         synthetic_weight: Annotated[float, typer.Option(
             "--synthetic-weight", help="Loss weight of synthetic rows.")] = 1.0,
+        level: Annotated[str, typer.Option(
+            "--level", help="Target conversion level of each target: auto (empirical-Bayes "
+                            "estimate from the training rows), none (today: no level "
+                            "correction), a rate, or 'CAT=RATE,...'.")] = "none",
+        level_fix: Annotated[str, typer.Option(
+            "--level-fix", help="How --level is reached: weights (of the synthetic rows) or "
+                                "offset (a per-target CVR logit shift at inference, solved "
+                                "on the validation clicks).")] = "weights",
+        synthetic_rows: Annotated[str, typer.Option(
+            "--synthetic-rows", help="all (synthetic rows enter every ESMM loss) or cvr "
+                                     "(only a click-space CVR term, never CTR/CTCVR).")
+        ] = "all",
+        synthetic_bias: Annotated[bool, typer.Option(
+            "--synthetic-bias", help="A train-only bias on the CVR logit of synthetic rows "
+                                     "(provenance tag, dropped at inference).")] = False,
         targets: Annotated[str | None, typer.Option(
             "--targets", help="Comma-separated target categories (default: cold-start and "
                               "sparse categories of the training rows).")] = None,
@@ -136,6 +151,13 @@ def register(app: typer.Typer) -> None:
                                  "directory written by 'samplegen generate'.")
         require_finished_sets(sets, quiet=as_json)
         rate = _neg_rate(neg_rate)
+        from samplegen.level import parse_level
+
+        level_arg = parse_level(level)
+        if level_fix not in ("weights", "offset"):
+            raise UsageError(f"--level-fix {level_fix!r}: use weights or offset.")
+        if synthetic_rows not in ("all", "cvr"):
+            raise UsageError(f"--synthetic-rows {synthetic_rows!r}: use all or cvr.")
         src, split = load_cli_inputs(source, train, test, valid, keep=keep, quiet=as_json,
                                      schema=schema, click=click, conversion=conversion,
                                      category=category, timestamp=timestamp,
@@ -162,7 +184,10 @@ def register(app: typer.Typer) -> None:
                       lr=lr, rate=rate, aux=aux, rank_alpha=_rank_alpha(rank_alpha),
                       route=route, nise=nise,
                       threads=threads, valid_frac=valid_frac, test_frac=test_frac,
-                      split_seed=split_seed, progress=not as_json, split=split)
+                      split_seed=split_seed, progress=not as_json, split=split,
+                      recipe={"level": level_arg, "level_fix": level_fix,
+                              "synthetic_rows": synthetic_rows,
+                              "synthetic_bias": synthetic_bias})
         folder = out or (sets[0] if sets and sets[0].is_dir() else Path("samplegen-validate"))
         path = result.save(Path(folder) / "metrics.json")
         if as_json:
@@ -171,6 +196,7 @@ def register(app: typer.Typer) -> None:
         _print_table(result, src.oracle is not None)
         _print_ruler(result)
         _print_rank_choice(result.config.get("rank_alpha_selection"))
+        _print_level(result)
         _print_integrity(result)
         from samplegen.cli import console
 
@@ -218,7 +244,7 @@ def _run(src: Any, sets: list[Path], *, ruler: dict[str, Any], seeds: int, targe
          synthetic_weight: float, epochs: int, batch_size: int, lr: float, rate: float | None,
          aux: bool, rank_alpha: float | None, nise: bool, threads: int, valid_frac: float,
          test_frac: float, split_seed: int, progress: bool, split: Any = None,
-         route: bool = False) -> Any:
+         route: bool = False, recipe: dict[str, Any] | None = None) -> Any:
     from downstream.experiment import run_experiment
     from downstream.fit import ModelOptions
     from downstream.trainer import TrainConfig
@@ -233,8 +259,10 @@ def _run(src: Any, sets: list[Path], *, ruler: dict[str, Any], seeds: int, targe
     if split is None:
         split = make_split(src, valid_frac=valid_frac, test_frac=test_frac, seed=split_seed)
     tlist = [t.strip() for t in targets.split(",") if t.strip()] if targets else None
+    recipe = recipe or {}
     opts = ModelOptions(neg_rate=rate, aux=aux, rank_alpha=rank_alpha or 0.0, route=route,
-                        nise=nise)
+                        nise=nise, synthetic_rows=recipe.get("synthetic_rows", "all"),
+                        synthetic_bias=recipe.get("synthetic_bias", False))
     tc = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, threads=threads)
     choice = None
     if rank_alpha is None:
@@ -248,7 +276,8 @@ def _run(src: Any, sets: list[Path], *, ruler: dict[str, Any], seeds: int, targe
                             targets=tlist, global_rows=global_conversions,
                             global_mode=global_mode, global_weight=global_weight,
                             synthetic_weight=synthetic_weight, options=opts, train_config=tc,
-                            progress=progress, instrument=instrument)
+                            progress=progress, instrument=instrument,
+                            level=recipe.get("level"), level_fix=recipe.get("level_fix", "weights"))
     if choice is not None:
         result.config["rank_alpha_selection"] = choice.to_dict()
     return result
@@ -289,6 +318,25 @@ def _instrument(src: Any, split: Any, names: dict[str, Path], targets: list[str]
             fresh = 20
     return Instrument.build(src, split, targets, min_test_conversions=ruler["test_conversions"],
                             fresh_positives=fresh)
+
+
+def _print_level(result: Any) -> None:
+    """--level: each target's rate, where it came from, and the synthetic rows' weights."""
+    from samplegen.cli import console
+
+    lv = result.config.get("level")
+    if not lv:
+        return
+    est = lv.get("estimates") or {}
+    for t, r in lv["rates"].items():
+        e = est.get(t)
+        src = (f"estimate [{e['low']:.4f}, {e['high']:.4f}] from {e['conversions']}/"
+               f"{e['clicks']} own conversions/clicks; signals {', '.join(e['signals'])}"
+               if e else lv.get("source", "given"))
+        ws = "; ".join(f"{n}: weight {w[t]['weight']:.3g}" for n, w in
+                       (lv.get("weights") or {}).items() if t in w)
+        console.print(f"level {t}: {r:.4f} ({src}); fixed by {lv.get('fix')}"
+                      + (f"; {ws}" if ws else ""), highlight=False)
 
 
 def _fmt(v: float, spec: str = ".4f", signed: bool = False) -> str:

@@ -142,3 +142,21 @@ def test_fresh_real_needs_a_simulator(tmp_path: Path, capsys) -> None:
     rc = main(["validate", str(tmp_path / "t.csv"), "--fresh-real", "--seeds", "1"])
     assert rc == 2
     assert "simulator" in capsys.readouterr().err
+
+
+def test_level_auto_names_a_target_without_clicks_exit_2(tmp_path: Path, capsys) -> None:
+    from tests.downstream_toy import toy_source
+
+    table = toy_source(1500).table.copy()
+    table.loc[table.index[:40], "item_category"] = "new"      # rows but no click at all
+    table.loc[table.index[:40], ["click", "conversion", "same_category_purchase"]] = 0
+    table.to_csv(tmp_path / "t.csv", index=False)
+    syn = table[table["conversion"] == 1].head(4).assign(item_category="new")
+    run = _run_dir(tmp_path / "r", syn)
+    rc = main(["validate", str(tmp_path / "t.csv"), "--synthetic", str(run), "--seeds", "1",
+               "--epochs", "1", "--level", "auto", "--targets", "new", "--click", "click",
+               "--conversion", "conversion", "--category", "item_category"])
+    assert rc == 2
+    assert "'new'" in capsys.readouterr().err
+    assert main(["validate", str(tmp_path / "t.csv"), "--synthetic", str(run),
+                 "--level", "2"]) == 2
