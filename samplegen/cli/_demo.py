@@ -178,7 +178,7 @@ def summary_table(runs: dict[str, MethodRun], metrics: dict[str, Any], report: d
     from evaluators.scores import dcr_share
 
     summ = pd.DataFrame(metrics["summary"])
-    inst = metrics["config"].get("instrument", {})
+    inst = metrics.get("config", {}).get("instrument", {})
     ranking = TARGETS_AUC if len(targets) > 1 else f"cvr_auc@click-space[cat={targets[0]}]"
     shares = ceiling_shares(summ, ranking)
     rows = []

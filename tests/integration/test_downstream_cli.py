@@ -101,7 +101,7 @@ def test_validate_fresh_real_writes_the_ruler(tmp_path: Path, capsys) -> None:
     targets = ["theme park", "ski trip"]
     src = load_travel_sim(30_000)
     train, _, _ = make_split(src).frames(src)
-    pos = train[train["conversion"] == 1].head(6).copy()
+    pos = train[train["click"] == 1].head(6).copy().assign(conversion=1)
     pos["item_category"] = [targets[i % 2] for i in range(len(pos))]
     run = _run_dir(tmp_path / "r", pos, src.schema)
     rc = main(["validate", "travel-sim", "--n-impressions", "30000", "--synthetic", str(run),

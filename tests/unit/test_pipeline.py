@@ -100,7 +100,7 @@ def test_resume_rebuilds_lost_chunks_identically(src, tmp_path) -> None:
 def test_keep_model_saves_the_fitted_generator_and_resume_loads_it(src, tmp_path) -> None:
     from samplegen.generators.base import Generator
 
-    kw = dict(n=12, targets=TWO, chunk_rows=6, seed=2)
+    kw = dict(n=12, targets=CLICKED, chunk_rows=6, seed=2)
     res = generate(src, "oversample", out=tmp_path / "k", keep_model=True, **kw)
     assert res.manifest["files"]["model"] == "model/"
     assert Generator.load(tmp_path / "k" / "model").name == "oversample"
