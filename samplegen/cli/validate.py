@@ -203,29 +203,26 @@ def register(app: typer.Typer) -> None:
         console.print(f"metrics: {path}")
 
 
-def _neg_rate(value: str) -> float | None:
+def _auto_number(flag: str, value: str, ok: Any, rule: str) -> float | None:
+    """``None`` for ``auto``, else the number (UsageError naming ``rule`` when not ``ok``)."""
     if value == "auto":
         return None
     try:
-        rate = float(value)
+        x = float(value)
     except ValueError:
-        raise UsageError(f"--neg-rate {value!r}: use 'auto' or a number in (0, 1].") from None
-    if not 0 < rate <= 1:
-        raise UsageError(f"--neg-rate {rate} must be in (0, 1].")
-    return rate
+        raise UsageError(f"{flag} {value!r}: use 'auto' or a number {rule}.") from None
+    if not ok(x):
+        raise UsageError(f"{flag} {x} must be {rule} (or auto).")
+    return x
+
+
+def _neg_rate(value: str) -> float | None:
+    return _auto_number("--neg-rate", value, lambda r: 0 < r <= 1, "in (0, 1]")
 
 
 def _rank_alpha(value: str) -> float | None:
     """``None`` for auto (chosen on validation), else the weight."""
-    if value == "auto":
-        return None
-    try:
-        alpha = float(value)
-    except ValueError:
-        raise UsageError(f"--rank-alpha {value!r}: use 'auto' or a number >= 0.") from None
-    if not alpha >= 0:
-        raise UsageError(f"--rank-alpha {alpha} must be >= 0 (or auto).")
-    return alpha
+    return _auto_number("--rank-alpha", value, lambda a: a >= 0, ">= 0")
 
 
 def _print_rank_choice(sel: dict[str, Any] | None) -> None:
