@@ -74,7 +74,7 @@ def test_validate_end_to_end_writes_tagged_metrics(tmp_path: Path, capsys, sim) 
     run = _run_dir(tmp_path / "run", pos.sample(40, replace=True, random_state=0), src.schema)
     rc = main(["validate", "travel-sim", "--n-impressions", "20000", "--synthetic", str(run),
                "--seeds", "2", "--epochs", "1", "--global-conversions", "--out",
-               str(tmp_path / "out"), "--json"])
+               str(tmp_path / "out"), "--json", "--test-conversions", "0"])
     out = capsys.readouterr().out
     assert rc == 0, out
     doc = json.loads(out)
